@@ -1,0 +1,1 @@
+//! `lookout-wire`: the relay <-> page protocol.
