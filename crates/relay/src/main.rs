@@ -1,2 +1,83 @@
-//! The `lookout` binary.
-fn main() {}
+//! The `lookout` binary: parses the command line and runs a relay.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use lookout_relay::{Relay, RelayConfig, ScrapeTarget};
+
+const USAGE: &str = "\
+lookout — scrape Prometheus /metrics targets and stream them to Lookout pages
+
+USAGE:
+    lookout [OPTIONS]
+
+OPTIONS:
+    --listen ADDR            address for the app, API and WebSocket [default: 127.0.0.1:8420]
+    --target [JOB=]URL       scrape this target (repeatable); without any, runs the demo fleet
+    --demo                   also run the demo fleet when targets are given
+    --scrape-interval DUR    how often to scrape, e.g. 15s, 500ms [default: 15s]
+    --retention DUR          how much recent data to keep for pages [default: 3h]
+    --dist DIR               directory of the built app to serve [default: dist if present]
+    -h, --help               print this help
+";
+
+fn parse_duration(s: &str) -> anyhow::Result<Duration> {
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num.parse().with_context(|| format!("invalid duration {s:?}"))?;
+    Ok(match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        _ => bail!("invalid duration {s:?}: use a number followed by ms, s, m or h"),
+    })
+}
+
+fn parse_args() -> anyhow::Result<RelayConfig> {
+    let mut cfg = RelayConfig::default();
+    let mut demo = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().with_context(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "--listen" => cfg.listen = value("--listen")?.parse::<SocketAddr>().context("--listen: expected HOST:PORT")?,
+            "--target" => cfg.targets.push(ScrapeTarget::parse_flag(&value("--target")?).map_err(anyhow::Error::msg)?),
+            "--demo" => demo = true,
+            "--scrape-interval" => cfg.scrape_interval = parse_duration(&value("--scrape-interval")?)?,
+            "--retention" => cfg.retention = parse_duration(&value("--retention")?)?,
+            "--dist" => cfg.dist = Some(PathBuf::from(value("--dist")?)),
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other:?}\n\n{USAGE}"),
+        }
+    }
+    cfg.demo = demo || cfg.targets.is_empty();
+    cfg.scrape_timeout = cfg.scrape_timeout.min(cfg.scrape_interval);
+    if cfg.dist.is_none() && PathBuf::from("dist/index.html").exists() {
+        cfg.dist = Some(PathBuf::from("dist"));
+    }
+    Ok(cfg)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    let cfg = parse_args()?;
+    let demo = cfg.demo;
+    let relay = Relay::start(cfg).await?;
+    if demo {
+        println!("Lookout relay running the demo fleet.");
+    }
+    println!("Open http://{}/", relay.local_addr());
+    tokio::select! {
+        _ = relay.wait() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,433 @@
+//! The frames of the protocol and their encoding.
+
+use lookout_tsdb::{Labels, MatchOp, Matcher};
+
+use crate::codec::{Reader, Writer};
+use crate::{DecodeError, DecodeErrorKind, MAX_FRAME_BYTES, PROTOCOL_VERSION};
+
+const MAGIC: [u8; 2] = *b"LK";
+
+/// One label matcher as it travels: plain data, compiled by the receiver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatcherSpec {
+    pub name: String,
+    pub op: MatchOp,
+    pub value: String,
+}
+
+impl MatcherSpec {
+    pub fn new(name: impl Into<String>, op: MatchOp, value: impl Into<String>) -> Self {
+        MatcherSpec { name: name.into(), op, value: value.into() }
+    }
+    /// Compiles the matcher (a regex that does not compile is an error naming it).
+    pub fn to_matcher(&self) -> Result<Matcher, lookout_tsdb::Error> {
+        Matcher::new(self.op, self.name.clone(), self.value.clone())
+    }
+}
+
+impl From<&Matcher> for MatcherSpec {
+    fn from(m: &Matcher) -> Self {
+        MatcherSpec::new(m.name(), m.op(), m.value())
+    }
+}
+
+/// A series made known to a subscription: the number its samples will carry, and its labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeriesDef {
+    pub series: u32,
+    pub labels: Labels,
+}
+
+/// Health of one scrape target, as the targets view shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetHealth {
+    pub job: String,
+    pub instance: String,
+    pub up: bool,
+    /// Why the last scrape failed; empty when it succeeded.
+    pub last_error: String,
+    /// Start of the last scrape, ms since the epoch (0: never scraped).
+    pub last_scrape: i64,
+    pub last_duration_seconds: f64,
+}
+
+/// Samples in columns: `series[i]` had `values[i]` at `timestamps[i]`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SampleBatch {
+    pub series: Vec<u32>,
+    pub timestamps: Vec<i64>,
+    pub values: Vec<f64>,
+}
+
+impl SampleBatch {
+    pub fn push(&mut self, series: u32, t: i64, v: f64) {
+        self.series.push(series);
+        self.timestamps.push(t);
+        self.values.push(v);
+    }
+    pub fn len(&self) -> usize {
+        self.series.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.series.is_empty()
+    }
+    /// `(series, timestamp, value)` triples in order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, i64, f64)> + '_ {
+        self.series
+            .iter()
+            .zip(&self.timestamps)
+            .zip(&self.values)
+            .map(|((s, t), v)| (*s, *t, *v))
+    }
+}
+
+/// One message of the protocol.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Frame {
+    /// Page -> relay, first message: the version the page speaks and its credentials.
+    Hello { version: u16, token: Option<String> },
+    /// Page -> relay: send the series matching `matchers`, their samples since `start`, then live.
+    Subscribe { sub: u32, matchers: Vec<MatcherSpec>, start: i64 },
+    /// Page -> relay: stop a subscription.
+    Unsubscribe { sub: u32 },
+    /// Relay -> page: the hello was accepted.
+    Welcome { version: u16, relay_time: i64 },
+    /// Relay -> page: the request was refused, and why. The relay closes after it.
+    Refused { reason: String },
+    /// Relay -> page: series that a subscription's samples will refer to.
+    Series { sub: u32, defs: Vec<SeriesDef> },
+    /// Relay -> page: the `seq`-th batch of a subscription.
+    Samples { sub: u32, seq: u64, batch: SampleBatch },
+    /// Relay -> page: health of every target.
+    Targets { targets: Vec<TargetHealth> },
+}
+
+mod tag {
+    pub const HELLO: u8 = 1;
+    pub const SUBSCRIBE: u8 = 2;
+    pub const UNSUBSCRIBE: u8 = 3;
+    pub const WELCOME: u8 = 16;
+    pub const REFUSED: u8 = 17;
+    pub const SERIES: u8 = 18;
+    pub const SAMPLES: u8 = 19;
+    pub const TARGETS: u8 = 20;
+}
+
+fn op_code(op: MatchOp) -> u8 {
+    match op {
+        MatchOp::Equal => 0,
+        MatchOp::NotEqual => 1,
+        MatchOp::RegexMatch => 2,
+        MatchOp::RegexNoMatch => 3,
+    }
+}
+
+impl Frame {
+    /// The frame as one binary WebSocket message.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.buf.extend_from_slice(&MAGIC);
+        w.u8(PROTOCOL_VERSION as u8);
+        match self {
+            Frame::Hello { version, token } => {
+                w.u8(tag::HELLO);
+                w.uvarint(u64::from(*version));
+                match token {
+                    Some(t) => {
+                        w.u8(1);
+                        w.str(t);
+                    }
+                    None => w.u8(0),
+                }
+            }
+            Frame::Subscribe { sub, matchers, start } => {
+                w.u8(tag::SUBSCRIBE);
+                w.uvarint(u64::from(*sub));
+                w.varint(*start);
+                w.uvarint(matchers.len() as u64);
+                for m in matchers {
+                    w.str(&m.name);
+                    w.u8(op_code(m.op));
+                    w.str(&m.value);
+                }
+            }
+            Frame::Unsubscribe { sub } => {
+                w.u8(tag::UNSUBSCRIBE);
+                w.uvarint(u64::from(*sub));
+            }
+            Frame::Welcome { version, relay_time } => {
+                w.u8(tag::WELCOME);
+                w.uvarint(u64::from(*version));
+                w.varint(*relay_time);
+            }
+            Frame::Refused { reason } => {
+                w.u8(tag::REFUSED);
+                w.str(reason);
+            }
+            Frame::Series { sub, defs } => {
+                w.u8(tag::SERIES);
+                w.uvarint(u64::from(*sub));
+                w.uvarint(defs.len() as u64);
+                for d in defs {
+                    w.uvarint(u64::from(d.series));
+                    w.uvarint(d.labels.len() as u64);
+                    for (n, v) in d.labels.iter() {
+                        w.str(n);
+                        w.str(v);
+                    }
+                }
+            }
+            Frame::Samples { sub, seq, batch } => {
+                w.u8(tag::SAMPLES);
+                w.uvarint(u64::from(*sub));
+                w.uvarint(*seq);
+                encode_batch(&mut w, batch);
+            }
+            Frame::Targets { targets } => {
+                w.u8(tag::TARGETS);
+                w.uvarint(targets.len() as u64);
+                for t in targets {
+                    w.str(&t.job);
+                    w.str(&t.instance);
+                    w.u8(u8::from(t.up));
+                    w.str(&t.last_error);
+                    w.varint(t.last_scrape);
+                    w.f64(t.last_duration_seconds);
+                }
+            }
+        }
+        w.buf
+    }
+
+    /// Decodes one message. Hostile input gives an error, never a panic.
+    pub fn decode(bytes: &[u8]) -> Result<Frame, DecodeError> {
+        if bytes.len() > MAX_FRAME_BYTES {
+            return Err(DecodeError { offset: 0, kind: DecodeErrorKind::FrameTooLarge(bytes.len()) });
+        }
+        let mut r = Reader::new(bytes);
+        if r.bytes(2).map_err(|_| r.err(DecodeErrorKind::BadMagic))? != MAGIC {
+            return Err(DecodeError { offset: 0, kind: DecodeErrorKind::BadMagic });
+        }
+        let version = r.u8()?;
+        if u16::from(version) != PROTOCOL_VERSION {
+            return Err(DecodeError { offset: 2, kind: DecodeErrorKind::UnsupportedVersion(version) });
+        }
+        let frame = match r.u8()? {
+            tag::HELLO => {
+                let version = u16::try_from(r.uvarint()?).unwrap_or(u16::MAX);
+                let token = match r.u8()? {
+                    0 => None,
+                    _ => Some(r.str()?.to_owned()),
+                };
+                Frame::Hello { version, token }
+            }
+            tag::SUBSCRIBE => {
+                let sub = r.u32()?;
+                let start = r.varint()?;
+                let n = r.count(3)?;
+                let mut matchers = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let name = r.str()?.to_owned();
+                    let op = match r.u8()? {
+                        0 => MatchOp::Equal,
+                        1 => MatchOp::NotEqual,
+                        2 => MatchOp::RegexMatch,
+                        3 => MatchOp::RegexNoMatch,
+                        o => return Err(r.err(DecodeErrorKind::UnknownMatchOp(o))),
+                    };
+                    let value = r.str()?.to_owned();
+                    matchers.push(MatcherSpec { name, op, value });
+                }
+                Frame::Subscribe { sub, matchers, start }
+            }
+            tag::UNSUBSCRIBE => Frame::Unsubscribe { sub: r.u32()? },
+            tag::WELCOME => {
+                let version = u16::try_from(r.uvarint()?).unwrap_or(u16::MAX);
+                Frame::Welcome { version, relay_time: r.varint()? }
+            }
+            tag::REFUSED => Frame::Refused { reason: r.str()?.to_owned() },
+            tag::SERIES => {
+                let sub = r.u32()?;
+                let n = r.count(2)?;
+                let mut defs = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let series = r.u32()?;
+                    let k = r.count(2)?;
+                    let mut pairs = Vec::with_capacity(k);
+                    for _ in 0..k {
+                        pairs.push((r.str()?, r.str()?));
+                    }
+                    defs.push(SeriesDef { series, labels: Labels::new(pairs) });
+                }
+                Frame::Series { sub, defs }
+            }
+            tag::SAMPLES => {
+                let sub = r.u32()?;
+                let seq = r.uvarint()?;
+                Frame::Samples { sub, seq, batch: decode_batch(&mut r)? }
+            }
+            tag::TARGETS => {
+                let n = r.count(13)?;
+                let mut targets = Vec::with_capacity(n);
+                for _ in 0..n {
+                    targets.push(TargetHealth {
+                        job: r.str()?.to_owned(),
+                        instance: r.str()?.to_owned(),
+                        up: r.u8()? != 0,
+                        last_error: r.str()?.to_owned(),
+                        last_scrape: r.varint()?,
+                        last_duration_seconds: r.f64()?,
+                    });
+                }
+                Frame::Targets { targets }
+            }
+            t => return Err(DecodeError { offset: 3, kind: DecodeErrorKind::UnknownFrameType(t) }),
+        };
+        r.finish()?;
+        Ok(frame)
+    }
+}
+
+/// Columns: series refs as zigzag deltas, timestamps as zigzag deltas (a scrape's samples share
+/// one timestamp, so most cost one byte), values as a zigzag integer when they are one (counters,
+/// most gauges) or the raw 8 bytes otherwise. Bit 0 of each value's varint says which.
+fn encode_batch(w: &mut Writer, b: &SampleBatch) {
+    w.uvarint(b.len() as u64);
+    let mut prev = 0i64;
+    for &s in &b.series {
+        w.varint(i64::from(s) - prev);
+        prev = i64::from(s);
+    }
+    let mut prev = 0i64;
+    for &t in &b.timestamps {
+        w.varint(t.wrapping_sub(prev));
+        prev = t;
+    }
+    for &v in &b.values {
+        let i = v as i64;
+        if i as f64 == v && i.unsigned_abs() < (1 << 53) && v.to_bits() != (-0.0f64).to_bits() {
+            w.uvarint(((i << 1) ^ (i >> 63)) as u64 * 2);
+        } else {
+            w.uvarint(1);
+            w.f64(v);
+        }
+    }
+}
+
+fn decode_batch(r: &mut Reader<'_>) -> Result<SampleBatch, DecodeError> {
+    // Each sample takes at least 3 bytes (one per column).
+    let n = r.count(3)?;
+    let mut b = SampleBatch {
+        series: Vec::with_capacity(n),
+        timestamps: Vec::with_capacity(n),
+        values: Vec::with_capacity(n),
+    };
+    let mut prev = 0i64;
+    for _ in 0..n {
+        prev = prev.wrapping_add(r.varint()?);
+        let s = u32::try_from(prev).map_err(|_| r.err(DecodeErrorKind::LengthTooLarge { len: prev as u64, remaining: 0 }))?;
+        b.series.push(s);
+    }
+    let mut prev = 0i64;
+    for _ in 0..n {
+        prev = prev.wrapping_add(r.varint()?);
+        b.timestamps.push(prev);
+    }
+    for _ in 0..n {
+        let u = r.uvarint()?;
+        let v = if u & 1 == 1 {
+            r.f64()?
+        } else {
+            let z = u >> 1;
+            (((z >> 1) as i64) ^ -((z & 1) as i64)) as f64
+        };
+        b.values.push(v);
+    }
+    Ok(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_frames() -> Vec<Frame> {
+        let mut batch = SampleBatch::default();
+        for (i, v) in [0.0, -0.0, 1.5, -3.0, f64::INFINITY, f64::from_bits(lookout_tsdb::STALE_NAN_BITS), 9e15, 1e300]
+            .into_iter()
+            .enumerate()
+        {
+            batch.push(i as u32 * 3, -5 + i as i64 * 15_000, v);
+        }
+        vec![
+            Frame::Hello { version: 1, token: Some("sekret".into()) },
+            Frame::Hello { version: 1, token: None },
+            Frame::Subscribe {
+                sub: 2,
+                start: -1,
+                matchers: vec![MatcherSpec::new("__name__", MatchOp::RegexMatch, "up|x"), MatcherSpec::new("job", MatchOp::NotEqual, "")],
+            },
+            Frame::Unsubscribe { sub: 9 },
+            Frame::Welcome { version: 1, relay_time: 1_700_000_000_000 },
+            Frame::Refused { reason: "wrong token".into() },
+            Frame::Series { sub: 1, defs: vec![SeriesDef { series: 4, labels: Labels::new([("__name__", "up"), ("job", "a\"b")]) }] },
+            Frame::Samples { sub: 1, seq: u64::MAX, batch },
+            Frame::Targets {
+                targets: vec![TargetHealth {
+                    job: "api".into(),
+                    instance: "127.0.0.1:9".into(),
+                    up: false,
+                    last_error: "connection refused".into(),
+                    last_scrape: 5,
+                    last_duration_seconds: 0.25,
+                }],
+            },
+        ]
+    }
+
+    #[test]
+    fn every_frame_round_trips_bit_for_bit() {
+        for f in all_frames() {
+            let bytes = f.encode();
+            let back = Frame::decode(&bytes).unwrap();
+            // Compare re-encodings so NaN payloads count as equal only when their bits are.
+            assert_eq!(back.encode(), bytes, "{f:?}");
+        }
+    }
+
+    #[test]
+    fn every_prefix_and_every_byte_flip_is_an_error_or_a_frame_never_a_panic() {
+        for f in all_frames() {
+            let bytes = f.encode();
+            for cut in 0..bytes.len() {
+                assert!(Frame::decode(&bytes[..cut]).is_err(), "prefix {cut} of {f:?} decoded");
+            }
+            for i in 0..bytes.len() {
+                for bit in 0..8 {
+                    let mut b = bytes.clone();
+                    b[i] ^= 1 << bit;
+                    let _ = Frame::decode(&b);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn huge_counts_are_refused_before_allocating() {
+        let mut w = Writer::default();
+        w.buf.extend_from_slice(b"LK\x01");
+        w.u8(tag::SAMPLES);
+        w.uvarint(1);
+        w.uvarint(1);
+        w.uvarint(u64::MAX / 2);
+        let e = Frame::decode(&w.buf).unwrap_err();
+        assert!(matches!(e.kind, DecodeErrorKind::LengthTooLarge { .. }), "{e}");
+    }
+
+    #[test]
+    fn other_versions_are_named() {
+        let mut b = Frame::Unsubscribe { sub: 1 }.encode();
+        b[2] = 9;
+        assert_eq!(Frame::decode(&b).unwrap_err().kind, DecodeErrorKind::UnsupportedVersion(9));
+    }
+}
