@@ -16,8 +16,10 @@
 //!
 //! This crate does no I/O and builds for native targets and `wasm32-unknown-unknown`.
 
+pub mod chunk;
 mod error;
 pub mod exposition;
+mod index;
 mod labels;
 mod matcher;
 mod store;
@@ -25,7 +27,9 @@ mod store;
 pub use error::{Error, ErrorKind};
 pub use labels::{Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher};
-pub use store::{AppendError, Appended, SeriesId, Store};
+pub use store::{
+    AppendError, Appended, BatchReport, ChunkRef, Rejections, SeriesId, SeriesSamples, Store, StoreConfig,
+};
 
 /// Milliseconds since the Unix epoch, as Prometheus counts time.
 pub type Timestamp = i64;

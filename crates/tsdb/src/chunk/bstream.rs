@@ -1,0 +1,191 @@
+//! Bit streams, most significant bit first, laid out exactly as Prometheus's `bstream`.
+//!
+//! Prometheus's writer leaves one empty byte at the end of the stream after a whole-byte write
+//! that ends on a byte boundary (`writeByte` always appends the next byte). That byte is part of
+//! the chunk's bytes, so a bit-compatible writer must reproduce it: [`BitWriter::finish_sample`]
+//! decides it from the width of the sample's last field.
+
+/// Appends bits to a byte vector.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct BitWriter {
+    pub(crate) buf: Vec<u8>,
+    /// Bits written, counted from the start of `buf` (chunk header included).
+    pub(crate) bits: usize,
+}
+
+impl BitWriter {
+    pub(crate) fn with_header(header_bytes: usize, capacity: usize) -> Self {
+        let mut buf = Vec::with_capacity(capacity);
+        buf.resize(header_bytes, 0);
+        BitWriter {
+            buf,
+            bits: header_bytes * 8,
+        }
+    }
+
+    /// Writes the low `n` bits of `u` (1 <= n <= 64).
+    #[inline]
+    pub(crate) fn write(&mut self, u: u64, n: u32) {
+        debug_assert!((1..=64).contains(&n));
+        let u = if n == 64 { u } else { u & ((1u64 << n) - 1) };
+        let off = (self.bits & 7) as u32;
+        let idx = self.bits >> 3;
+        let end = self.bits + n as usize;
+        let need = end.div_ceil(8);
+        // Place the field right after the `off` bits already used in byte `idx`.
+        let b = ((u as u128) << (128 - n - off)).to_be_bytes();
+        if self.buf.len() < need {
+            self.buf.resize(need, 0);
+        }
+        self.buf[idx] |= b[0];
+        for j in 1..need - idx {
+            self.buf[idx + j] = b[j];
+        }
+        self.bits = end;
+    }
+
+    /// Ends a sample whose last Go-level `writeBits` call had width `last_width`.
+    #[inline]
+    pub(crate) fn finish_sample(&mut self, last_width: u32) {
+        if last_width >= 8 && last_width % 8 == 0 && self.bits % 8 == 0 {
+            self.buf.push(0);
+        } else {
+            self.buf.truncate(self.bits.div_ceil(8));
+        }
+    }
+
+    pub(crate) fn write_uvarint(&mut self, mut x: u64) -> u32 {
+        while x >= 0x80 {
+            self.write((x as u8 | 0x80) as u64, 8);
+            x >>= 7;
+        }
+        self.write(x, 8);
+        8
+    }
+}
+
+/// Reads bits from a byte slice. Reads past the end yield zero bits and set `overrun`, which
+/// decoders check once per sample instead of on every field.
+#[derive(Debug, Clone)]
+pub(crate) struct BitReader<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> BitReader<'a> {
+    pub(crate) fn new(data: &'a [u8]) -> Self {
+        BitReader { data, pos: 0 }
+    }
+
+    /// The next 64 bits, left-aligned; at least 57 of them are real if the stream has them.
+    #[inline(always)]
+    pub(crate) fn peek(&self) -> u64 {
+        let i = self.pos >> 3;
+        let w = match self.data.get(i..).and_then(|s| s.first_chunk::<8>()) {
+            Some(c) => u64::from_be_bytes(*c),
+            None => {
+                let mut a = [0u8; 8];
+                if let Some(rest) = self.data.get(i..) {
+                    a[..rest.len()].copy_from_slice(rest);
+                }
+                u64::from_be_bytes(a)
+            }
+        };
+        w << (self.pos & 7)
+    }
+
+    #[inline(always)]
+    pub(crate) fn skip(&mut self, n: u32) {
+        self.pos += n as usize;
+    }
+
+    /// Reads `n` bits (0 <= n <= 64) as the low bits of the result.
+    #[inline(always)]
+    pub(crate) fn read(&mut self, n: u32) -> u64 {
+        if n == 0 {
+            0
+        } else if n <= 56 {
+            let v = self.peek() >> (64 - n);
+            self.pos += n as usize;
+            v
+        } else {
+            let hi = self.read(32);
+            let lo = self.read(n - 32);
+            (hi << (n - 32)) | lo
+        }
+    }
+
+    /// Go's `binary.ReadUvarint` over bytes read with `readBits(8)`: at most 10 bytes, and the
+    /// tenth must be 0 or 1.
+    pub(crate) fn read_uvarint(&mut self) -> Option<u64> {
+        let mut x = 0u64;
+        let mut shift = 0u32;
+        for i in 0..10 {
+            if self.overrun_by(8) {
+                return None;
+            }
+            let b = self.read(8) as u8;
+            if b < 0x80 {
+                if i == 9 && b > 1 {
+                    return None;
+                }
+                return Some(x | (u64::from(b) << shift));
+            }
+            x |= u64::from(b & 0x7f) << shift;
+            shift += 7;
+        }
+        None
+    }
+
+    pub(crate) fn read_varint(&mut self) -> Option<i64> {
+        let u = self.read_uvarint()?;
+        Some(((u >> 1) as i64) ^ -((u & 1) as i64))
+    }
+
+    /// True when reading `n` more bits would pass the end.
+    #[inline(always)]
+    pub(crate) fn overrun_by(&self, n: usize) -> bool {
+        self.pos + n > self.data.len() * 8
+    }
+
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    #[inline(always)]
+    pub(crate) fn overrun(&self) -> bool {
+        self.pos > self.data.len() * 8
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_byte_write_on_boundary_leaves_an_empty_byte_like_go() {
+        let mut w = BitWriter::default();
+        w.write(0xAB, 8);
+        w.finish_sample(8);
+        assert_eq!(w.buf, vec![0xAB, 0]);
+        w.write(1, 1);
+        w.finish_sample(1);
+        assert_eq!(w.buf, vec![0xAB, 0x80]);
+        w.write(0b1111111, 7);
+        w.finish_sample(7);
+        assert_eq!(w.buf, vec![0xAB, 0xFF]);
+    }
+
+    #[test]
+    fn reads_back_fields_of_every_width() {
+        let mut w = BitWriter::default();
+        for n in 1..=64u32 {
+            w.write(u64::MAX >> (64 - n) ^ 1, n);
+        }
+        let mut r = BitReader::new(&w.buf);
+        for n in 1..=64u32 {
+            assert_eq!(r.read(n), u64::MAX >> (64 - n) ^ 1, "width {n}");
+        }
+        assert!(!r.overrun());
+    }
+}
