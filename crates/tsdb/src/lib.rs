@@ -17,11 +17,13 @@
 //! This crate does no I/O and builds for native targets and `wasm32-unknown-unknown`.
 
 pub mod chunk;
+mod crc32;
 mod error;
 pub mod exposition;
 mod index;
 mod labels;
 mod matcher;
+pub mod snapshot;
 mod store;
 
 pub use error::{Error, ErrorKind};

@@ -420,41 +420,7 @@ impl Store {
         bytes: &[u8],
     ) -> Result<usize, Error> {
         let meta = chunk::validate(encoding, bytes)?;
-        let seq = self.seq + 1;
-        let s = self
-            .series
-            .get_mut(id.0 as usize)
-            .ok_or(Error::new(ErrorKind::UnknownSeries(id.0)))?;
-        if meta.num_samples == 0 {
-            return Ok(0);
-        }
-        let overlap = |mint: Timestamp, maxt: Timestamp| mint <= meta.maxt && meta.mint <= maxt;
-        let head_overlaps = s.head.num_samples() > 0 && overlap(s.head_mint, s.head.last_t());
-        if head_overlaps || s.chunks.iter().any(|c| overlap(c.mint, c.maxt)) {
-            return Err(Error::new(ErrorKind::ChunkOverlap {
-                series: id.0,
-                mint: meta.mint,
-                maxt: meta.maxt,
-            }));
-        }
-        // A chunk newer than the head closes the head so chunk order stays time order.
-        if s.head.num_samples() > 0 && meta.mint > s.head.last_t() {
-            seal_head(s, seq);
-        }
-        let at = s.chunks.partition_point(|c| c.maxt < meta.mint);
-        s.chunks.insert(
-            at,
-            Sealed {
-                bytes: bytes.into(),
-                mint: meta.mint,
-                maxt: meta.maxt,
-                encoding,
-                samples: meta.num_samples as u16,
-                seq,
-            },
-        );
-        self.seq = seq;
-        Ok(meta.num_samples)
+        self.append_chunk_validated(id, encoding, bytes, meta)
     }
 
     /// Ids of the series matching all matchers, ascending (Prometheus semantics; see [`Matcher`]).

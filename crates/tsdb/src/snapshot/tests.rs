@@ -1,0 +1,219 @@
+//! Snapshots: round trips, deltas, and refusal of damaged or hostile bytes.
+
+use super::*;
+use crate::{MatchOp, Matcher, StoreConfig};
+
+fn sample_store() -> Store {
+    let mut s = Store::new(StoreConfig {
+        samples_per_chunk: 50,
+    });
+    for i in 0..20 {
+        let l = Labels::new([
+            ("__name__", if i % 2 == 0 { "up" } else { "requests_total" }),
+            ("pod", &format!("p{i}")),
+        ]);
+        let id = s.series_id(&l);
+        for k in 0..130i64 {
+            let v = if i % 2 == 0 {
+                (k % 3) as f64 * 0.5
+            } else {
+                (k * (i + 1)) as f64
+            };
+            s.append(id, k * 15_000 + i, v).unwrap();
+        }
+    }
+    s
+}
+
+fn dump(s: &Store) -> Vec<(String, Vec<(i64, u64)>)> {
+    (0..s.num_series() as u32)
+        .map(|i| {
+            let id = SeriesId(i);
+            let samples = s
+                .samples(id, i64::MIN, i64::MAX)
+                .map(|(t, v)| (t, v.to_bits()))
+                .collect();
+            (s.labels(id).unwrap().to_string(), samples)
+        })
+        .collect()
+}
+
+#[test]
+fn full_snapshot_round_trips_and_keeps_ids() {
+    let s = sample_store();
+    let bytes = s.snapshot();
+    let r = Store::from_snapshot(&bytes).unwrap();
+    assert_eq!(dump(&r), dump(&s));
+    let m = Matcher::new(MatchOp::Equal, "__name__", "up").unwrap();
+    assert_eq!(r.select(&[m.clone()]), s.select(&[m]));
+    assert_eq!(
+        snapshot_info(&bytes).unwrap(),
+        SnapshotInfo {
+            version: 1,
+            delta: false,
+            mark: s.mark(),
+            since: 0
+        }
+    );
+}
+
+#[test]
+fn restored_store_keeps_appending_into_its_head() {
+    let s = sample_store();
+    let mut r = Store::from_snapshot(&s.snapshot()).unwrap();
+    let before = r.chunks(SeriesId(0), i64::MIN, i64::MAX).len();
+    r.append(SeriesId(0), 10_000_000, 1.0).unwrap();
+    assert_eq!(
+        r.chunks(SeriesId(0), i64::MIN, i64::MAX).len(),
+        before,
+        "no extra chunk for one sample"
+    );
+}
+
+#[test]
+fn delta_brings_an_older_copy_up_to_date() {
+    let mut s = sample_store();
+    let base = s.snapshot();
+    let mark = s.mark();
+    for i in 0..20u32 {
+        s.append(SeriesId(i), 5_000_000 + i64::from(i), 7.0)
+            .unwrap();
+    }
+    let new = s.series_id(&Labels::new([("__name__", "late")]));
+    s.append(new, 1, 1.0).unwrap();
+    let delta = s.snapshot_since(mark);
+    // Only the 20 open heads and the new series travel, not the sealed history.
+    assert!(
+        delta.len() * 2 < base.len(),
+        "delta {} vs full {}",
+        delta.len(),
+        base.len()
+    );
+
+    let mut r = Store::from_snapshot(&base).unwrap();
+    let info = r.apply_snapshot(&delta).unwrap();
+    assert!(info.delta);
+    assert_eq!(dump(&r), dump(&s));
+    // Applying it twice changes nothing.
+    r.apply_snapshot(&delta).unwrap();
+    assert_eq!(dump(&r), dump(&s));
+}
+
+#[test]
+fn every_truncation_and_bit_flip_is_an_error() {
+    let mut s = Store::default();
+    let id = s.series_id(&Labels::new([("a", "b")]));
+    for k in 0..20 {
+        s.append(id, k * 1000, k as f64).unwrap();
+    }
+    let bytes = s.snapshot();
+    for cut in 0..bytes.len() {
+        assert!(
+            Store::from_snapshot(&bytes[..cut]).is_err(),
+            "truncated at {cut}"
+        );
+    }
+    for i in 0..bytes.len() {
+        for bit in 0..8 {
+            let mut b = bytes.clone();
+            b[i] ^= 1 << bit;
+            assert!(
+                Store::from_snapshot(&b).is_err(),
+                "flip at byte {i} bit {bit}"
+            );
+        }
+    }
+}
+
+#[test]
+fn errors_name_the_problem() {
+    let s = sample_store();
+    let mut bytes = s.snapshot();
+    bytes[4] = 9;
+    repair_checksums(&mut bytes);
+    let e = Store::from_snapshot(&bytes).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "snapshot format version 9 is not supported (this build reads up to 1)"
+    );
+
+    let mut bytes = s.snapshot();
+    let last = bytes.len() - 20;
+    bytes[last] ^= 0x55;
+    let e = Store::from_snapshot(&bytes).unwrap_err().to_string();
+    assert!(
+        e.contains("chunks section") && e.contains("checksum"),
+        "{e}"
+    );
+    assert!(
+        Store::from_snapshot(b"not a snapshot at all, no no no")
+            .unwrap_err()
+            .to_string()
+            .contains("bad magic")
+    );
+}
+
+#[test]
+fn lying_counts_are_refused_before_allocating() {
+    let s = Store::default();
+    let mut bytes = s.snapshot();
+    // Symbols payload is a single varint 0 at HEADER_LEN + 9; claim 2^40 symbols instead.
+    let at = HEADER_LEN + 9;
+    let mut huge = Vec::new();
+    put_uvarint(&mut huge, 1 << 40);
+    bytes.splice(at..at + 1, huge.iter().copied());
+    let len = (huge.len() as u32).to_le_bytes();
+    bytes[HEADER_LEN + 1..HEADER_LEN + 5].copy_from_slice(&len);
+    repair_checksums(&mut bytes);
+    let e = Store::from_snapshot(&bytes).unwrap_err().to_string();
+    assert!(e.contains("exceeds the limit"), "{e}");
+    let tight = SnapshotLimits {
+        max_bytes: 10,
+        ..SnapshotLimits::default()
+    };
+    assert!(Store::from_snapshot_with_limits(&s.snapshot(), &tight).is_err());
+}
+
+/// Deterministic mutations of real snapshots, checksums repaired so the section decoders behind
+/// them see the damage. The cargo-fuzz target (fuzz/) explores further; this keeps the decoder
+/// exercised by `cargo test`.
+#[test]
+fn mutated_seed_corpus_never_panics() {
+    let seeds = [sample_store().snapshot(), Store::default().snapshot(), {
+        let mut s = sample_store();
+        let m = s.mark();
+        s.append(SeriesId(3), 9_000_000, 2.0).unwrap();
+        s.snapshot_since(m)
+    }];
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut decoded_ok = 0;
+    for round in 0..3000 {
+        let mut b = seeds[round % seeds.len()].clone();
+        for _ in 0..1 + next() % 4 {
+            let i = (next() as usize) % b.len();
+            match next() % 4 {
+                0 => b[i] ^= 1 << (next() % 8),
+                1 => b[i] = next() as u8,
+                2 => b.truncate(i.max(1)),
+                _ => {
+                    let j = (next() as usize) % b.len();
+                    b.insert(j, next() as u8);
+                }
+            }
+        }
+        repair_checksums(&mut b);
+        let mut base = Store::from_snapshot(&seeds[0]).unwrap();
+        if Store::from_snapshot(&b).is_ok() {
+            decoded_ok += 1;
+        }
+        let _ = base.apply_snapshot(&b);
+    }
+    // Some mutations (e.g. a changed sample value) are still valid snapshots; most are not.
+    assert!(decoded_ok < 3000);
+}
