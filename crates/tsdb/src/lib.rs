@@ -23,12 +23,15 @@ pub mod exposition;
 mod index;
 mod labels;
 mod matcher;
+mod retention;
 pub mod snapshot;
+pub mod testdata;
 mod store;
 
 pub use error::{Error, ErrorKind};
 pub use labels::{Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher};
+pub use retention::{EncodingStats, LabelCardinality, Retention, RetentionReport, Stats};
 pub use store::{
     AppendError, Appended, BatchReport, ChunkRef, Rejections, SeriesId, SeriesSamples, Store, StoreConfig,
 };

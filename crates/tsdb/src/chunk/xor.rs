@@ -173,10 +173,6 @@ impl XorChunk {
         self.w.buf.capacity()
     }
 
-    pub(crate) fn shrink(&mut self) {
-        self.w.buf.shrink_to_fit()
-    }
-
     fn normalize(&mut self) {
         let len = self.w.bits.div_ceil(8);
         self.w.buf.truncate(len);
