@@ -1,0 +1,315 @@
+//! Aggregation operators (`sum`, `avg`, `topk`, `count_values`, ...), one step at a time.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use lookout_tsdb::{Labels, METRIC_NAME};
+
+use crate::ast::{AggOp, Aggregate, format_go_float};
+use crate::engine::{Ev, Smp, Val};
+use crate::error::Error;
+use crate::functions::{kahan_inc, quantile, quantile_warning};
+
+/// Running state of one group.
+#[derive(Clone)]
+struct Group {
+    labels: Arc<Labels>,
+    drop_name: bool,
+    count: f64,
+    value: f64,
+    kahan: f64,
+    mean: f64,
+    incremental: bool,
+    values: Vec<f64>,
+    /// Members (indices into the step's samples) for topk/bottomk/limitk/limit_ratio.
+    members: Vec<usize>,
+}
+
+impl Group {
+    fn new(labels: Arc<Labels>) -> Self {
+        Group {
+            labels,
+            drop_name: false,
+            count: 0.0,
+            value: 0.0,
+            kahan: 0.0,
+            mean: 0.0,
+            incremental: false,
+            values: Vec::new(),
+            members: Vec::new(),
+        }
+    }
+}
+
+/// The labels a sample is grouped by (and that the output series carries).
+fn grouping_labels(l: &Labels, a: &Aggregate) -> Labels {
+    if a.without {
+        Labels::new(
+            l.iter()
+                .filter(|(n, _)| *n != METRIC_NAME && !a.grouping.iter().any(|g| g == n)),
+        )
+    } else {
+        Labels::new(l.iter().filter(|(n, _)| a.grouping.iter().any(|g| g == n)))
+    }
+}
+
+pub(crate) fn eval(ev: &mut Ev, a: &Aggregate) -> Result<Val, Error> {
+    let mut param_num: Option<Vec<f64>> = None;
+    let mut param_str: Option<String> = None;
+    if let Some(p) = &a.param {
+        if a.op == AggOp::CountValues {
+            param_str = Some(ev.eval_string(p)?);
+        } else {
+            param_num = Some(ev.eval_scalar(p)?);
+        }
+    }
+    let input = ev.eval_vector(&a.expr)?;
+    // The group of a label set is computed once per distinct `Arc` (they recur at every step).
+    let mut key_cache: HashMap<*const Labels, Arc<Labels>> = HashMap::new();
+    let mut out = Vec::with_capacity(ev.n);
+    let param_span = a.param.as_ref().map(|p| p.span()).unwrap_or(a.span);
+    for (i, step) in input.into_iter().enumerate() {
+        ev.check_cancel()?;
+        let p = param_num.as_ref().map(|v| v[i]).unwrap_or(f64::NAN);
+        match a.op {
+            AggOp::Quantile => quantile_warning(ev, p, param_span),
+            AggOp::Topk | AggOp::Bottomk | AggOp::Limitk => {
+                if p.is_nan() {
+                    return Err(Error::exec("Parameter value is NaN"));
+                }
+            }
+            AggOp::LimitRatio => {
+                if p.is_nan() {
+                    return Err(Error::exec("Ratio value is NaN"));
+                }
+            }
+            _ => {}
+        }
+        let mut groups: Vec<Group> = Vec::new();
+        let mut index: HashMap<Arc<Labels>, usize> = HashMap::new();
+        let mut cv_labels: Vec<Arc<Labels>> = Vec::new();
+        for (si, s) in step.iter().enumerate() {
+            let key = key_cache
+                .entry(Arc::as_ptr(&s.labels))
+                .or_insert_with(|| Arc::new(grouping_labels(&s.labels, a)))
+                .clone();
+            let key = if a.op == AggOp::CountValues {
+                let label = param_str.as_deref().unwrap_or("");
+                let value = format_value_label(s.v);
+                let mut pairs: Vec<(&str, &str)> =
+                    key.iter().filter(|(n, _)| *n != label).collect();
+                pairs.push((label, &value));
+                let k = Arc::new(Labels::new(pairs));
+                cv_labels.push(k.clone());
+                k
+            } else {
+                key
+            };
+            let gi = match index.get(&key) {
+                Some(g) => *g,
+                None => {
+                    index.insert(key.clone(), groups.len());
+                    groups.push(Group::new(key));
+                    groups.len() - 1
+                }
+            };
+            let g = &mut groups[gi];
+            g.drop_name |= s.drop_name;
+            add(g, a.op, s.v, si);
+        }
+        out.push(finish(ev, a, groups, step, p)?);
+    }
+    Ok(Val::Vector(out))
+}
+
+/// `count_values` label value: Go's `strconv.FormatFloat(v, 'f', -1, 64)`.
+fn format_value_label(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
+    } else {
+        format!("{v}")
+    }
+}
+
+fn add(g: &mut Group, op: AggOp, f: f64, idx: usize) {
+    match op {
+        AggOp::Sum => {
+            (g.value, g.kahan) = kahan_inc(f, g.value, g.kahan);
+            g.count += 1.0;
+        }
+        AggOp::Avg => {
+            g.count += 1.0;
+            if g.count == 1.0 {
+                g.value = f;
+                g.mean = f;
+                return;
+            }
+            if !g.incremental {
+                let (nv, nc) = kahan_inc(f, g.value, g.kahan);
+                if !nv.is_infinite() {
+                    g.value = nv;
+                    g.kahan = nc;
+                    return;
+                }
+                // The sum would overflow: continue with an incremental mean.
+                g.incremental = true;
+                g.mean = g.value / (g.count - 1.0);
+                g.kahan /= g.count - 1.0;
+            }
+            if g.mean.is_infinite() {
+                // Inf plus anything finite (or the same Inf) stays that Inf; the update below
+                // would turn it into NaN.
+                if (f.is_infinite() && (g.mean > 0.0) == (f > 0.0))
+                    || (!f.is_infinite() && !f.is_nan())
+                {
+                    return;
+                }
+            }
+            let q = (g.count - 1.0) / g.count;
+            (g.mean, g.kahan) = kahan_inc(f / g.count, q * g.mean, q * g.kahan);
+        }
+        AggOp::Count | AggOp::CountValues | AggOp::Group => g.count += 1.0,
+        AggOp::Min => {
+            if g.count == 0.0 || g.value > f || g.value.is_nan() {
+                g.value = f;
+            }
+            g.count += 1.0;
+        }
+        AggOp::Max => {
+            if g.count == 0.0 || g.value < f || g.value.is_nan() {
+                g.value = f;
+            }
+            g.count += 1.0;
+        }
+        AggOp::Stddev | AggOp::Stdvar => {
+            g.count += 1.0;
+            let delta = f - (g.mean + g.kahan);
+            let (m, c) = kahan_inc(delta / g.count, g.mean, g.kahan);
+            g.mean = m;
+            g.kahan = c;
+            g.value += delta * (f - (g.mean + g.kahan));
+        }
+        AggOp::Quantile => g.values.push(f),
+        AggOp::Topk | AggOp::Bottomk | AggOp::Limitk | AggOp::LimitRatio => g.members.push(idx),
+    }
+}
+
+/// Orders for topk (descending) and bottomk (ascending), NaN always last.
+fn k_cmp(a: f64, b: f64, top: bool) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        _ => {
+            let o = a.partial_cmp(&b).unwrap_or(Ordering::Equal);
+            if top { o.reverse() } else { o }
+        }
+    }
+}
+
+fn finish(
+    ev: &mut Ev,
+    a: &Aggregate,
+    groups: Vec<Group>,
+    step: Vec<Smp>,
+    p: f64,
+) -> Result<Vec<Smp>, Error> {
+    let mut out = Vec::with_capacity(groups.len());
+    match a.op {
+        AggOp::Topk | AggOp::Bottomk | AggOp::Limitk => {
+            if p < 1.0 {
+                return Ok(out);
+            }
+            let k = if p >= usize::MAX as f64 {
+                usize::MAX
+            } else {
+                p as usize
+            };
+            for g in groups {
+                let mut members = g.members;
+                if a.op != AggOp::Limitk {
+                    let top = a.op == AggOp::Topk;
+                    members.sort_by(|x, y| k_cmp(step[*x].v, step[*y].v, top));
+                }
+                members.truncate(k);
+                out.extend(members.into_iter().map(|m| step[m].clone()));
+            }
+            return Ok(out);
+        }
+        AggOp::LimitRatio => {
+            let mut r = p;
+            if r < -1.0 {
+                ev.warn(
+                    a.param.as_ref().map(|x| x.span()).unwrap_or(a.span),
+                    format!(
+                        "ratio value should be between -1 and 1, got {}, capping to -1",
+                        format_go_float(r)
+                    ),
+                );
+                r = -1.0;
+            } else if r > 1.0 {
+                ev.warn(
+                    a.param.as_ref().map(|x| x.span()).unwrap_or(a.span),
+                    format!(
+                        "ratio value should be between -1 and 1, got {}, capping to 1",
+                        format_go_float(r)
+                    ),
+                );
+                r = 1.0;
+            }
+            for g in groups {
+                for m in g.members {
+                    let off = crate::hash::labels_hash(&step[m].labels) as f64 / u64::MAX as f64;
+                    if (r >= 0.0 && off < r) || (r < 0.0 && off >= 1.0 + r) {
+                        out.push(step[m].clone());
+                    }
+                }
+            }
+            return Ok(out);
+        }
+        _ => {}
+    }
+    for mut g in groups {
+        let v = match a.op {
+            AggOp::Sum => {
+                if g.value.is_infinite() {
+                    g.value
+                } else {
+                    g.value + g.kahan
+                }
+            }
+            AggOp::Avg => {
+                if g.incremental {
+                    g.mean + g.kahan
+                } else {
+                    g.value / g.count + g.kahan / g.count
+                }
+            }
+            AggOp::Count | AggOp::CountValues => g.count,
+            AggOp::Group => 1.0,
+            AggOp::Min | AggOp::Max => g.value,
+            AggOp::Stdvar => g.value / g.count,
+            AggOp::Stddev => (g.value / g.count).sqrt(),
+            AggOp::Quantile => quantile(p, &mut g.values),
+            _ => unreachable_value(),
+        };
+        // Grouping by `__name__` keeps the name, unless a member was to lose it.
+        out.push(Smp {
+            labels: g.labels,
+            v,
+            drop_name: g.drop_name,
+        });
+    }
+    Ok(out)
+}
+
+fn unreachable_value() -> f64 {
+    f64::NAN
+}
