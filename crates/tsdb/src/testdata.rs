@@ -109,6 +109,7 @@ pub struct Fleet {
     models: Vec<(Model, usize)>,
     targets: usize,
     seed: u64,
+    jitter: bool,
 }
 
 /// Series per target (see the module docs for the mix).
@@ -234,7 +235,14 @@ impl Fleet {
             models,
             targets,
             seed,
+            jitter: true,
         }
+    }
+
+    /// The same fleet with every scrape exactly on its tick (to see what jitter costs).
+    pub fn without_jitter(mut self) -> Fleet {
+        self.jitter = false;
+        self
     }
 
     /// Scrape timestamps of one target: `n` scrapes every `interval_ms` from `start`.
@@ -253,7 +261,11 @@ impl Fleet {
                     50 + rng.below(400) as i64
                 };
                 // Prometheus's timestamp tolerance: a start within 2 ms is recorded at the tick.
-                if late <= 2 { tick } else { tick + late }
+                if late <= 2 || !self.jitter {
+                    tick
+                } else {
+                    tick + late
+                }
             })
             .collect()
     }

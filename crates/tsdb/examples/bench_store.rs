@@ -1,0 +1,297 @@
+//! Store benchmark: prints one JSON object per line (`name`, `value`, `unit`, `target`, and
+//! `baseline`/`ratio` where two things are measured side by side) for `cargo xtask bench store`.
+//!
+//! Run: `cargo run --profile fast -p lookout-tsdb --example bench_store`
+//! Data: `lookout_tsdb::testdata` — 10k series scraped every 15 s for 2 hours, and a 100k-series
+//! label set for the index rows. The in-browser (wasm) half of the benchmark is separate.
+// The counting allocator below is the only way to measure memory per series from inside the
+// process; it forwards to the system allocator unchanged.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use lookout_tsdb::chunk::{ChunkAppender, ChunkIter, ChunkIterator, Encoding, XorChunk};
+use lookout_tsdb::testdata::{Fleet, Kind, index_labels};
+use lookout_tsdb::{MatchOp, Matcher, SeriesId, Store, StoreConfig};
+
+struct Counting;
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        LIVE.fetch_add(l.size(), Ordering::Relaxed);
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        LIVE.fetch_add(new, Ordering::Relaxed);
+        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
+        unsafe { System.realloc(p, l, new) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+fn row(name: &str, value: f64, unit: &str, target: &str) {
+    println!(
+        r#"{{"name": "{name}", "value": {}, "unit": "{unit}", "target": "{target}"}}"#,
+        fmt(value)
+    );
+}
+
+fn row_vs(name: &str, value: f64, unit: &str, target: &str, baseline: f64) {
+    println!(
+        r#"{{"name": "{name}", "value": {}, "unit": "{unit}", "target": "{target}", "baseline": {}, "ratio": {}}}"#,
+        fmt(value),
+        fmt(baseline),
+        fmt(value / baseline)
+    );
+}
+
+fn fmt(v: f64) -> String {
+    if v.abs() >= 1000.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+/// Best of `runs` timings of `f`, in seconds: the least disturbed run on a shared machine.
+fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> f64 {
+    (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            black_box(f());
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+const SERIES: usize = 10_000;
+const SCRAPES: usize = 480; // 2 h at 15 s
+const START: i64 = 1_700_000_000_000;
+
+fn main() {
+    let fleet = Fleet::new(SERIES, 42);
+    let data = fleet.samples(START, 15_000, SCRAPES);
+    let total_samples: usize = data.iter().map(Vec::len).sum();
+    let samples_per_chunk = StoreConfig::default().samples_per_chunk as usize;
+
+    // --- Append: scrape order (all series at one time, then the next), one core.
+    let mut ids = Vec::with_capacity(SERIES);
+    let build = |ids: &mut Vec<SeriesId>| {
+        let mut store = Store::default();
+        ids.clear();
+        ids.extend(fleet.series.iter().map(|s| store.series_id(&s.labels)));
+        store
+    };
+    let mut store = build(&mut ids);
+    let mut append_secs = f64::INFINITY;
+    for _ in 0..3 {
+        let mut s = build(&mut ids);
+        let t = Instant::now();
+        for k in 0..SCRAPES {
+            for (i, series) in data.iter().enumerate() {
+                let (ts, v) = series[k];
+                let _ = s.append(ids[i], ts, v);
+            }
+        }
+        let secs = t.elapsed().as_secs_f64();
+        if secs < append_secs {
+            append_secs = secs;
+            store = s;
+        }
+    }
+    row(
+        "append_throughput_native",
+        total_samples as f64 / append_secs,
+        "samples/s",
+        ">= 20000000",
+    );
+    // The same samples series by series (how a backfill or a wire batch per series arrives):
+    // the difference to the row above is cache misses from touching 10k series per scrape.
+    let series_major = best(3, || {
+        let mut s = build(&mut Vec::new());
+        for (i, series) in data.iter().enumerate() {
+            for &(t, v) in series {
+                let _ = s.append(SeriesId(i as u32), t, v);
+            }
+        }
+        s.num_series()
+    });
+    row(
+        "append_throughput_native_series_major",
+        total_samples as f64 / series_major,
+        "samples/s",
+        ">= 20000000",
+    );
+
+    // --- Bytes per sample: XOR alone (same chunk size) vs the store's choice, per kind.
+    let mut xor_bytes = [0usize; 3];
+    let mut store_bytes = [0usize; 3];
+    let mut n = [0usize; 3];
+    let mut xor_chunks: Vec<Vec<u8>> = Vec::new();
+    for (i, series) in data.iter().enumerate() {
+        let k = fleet.series[i].kind as usize;
+        n[k] += series.len();
+        for part in series.chunks(samples_per_chunk) {
+            let mut c = XorChunk::new();
+            for &(t, v) in part {
+                let _ = c.append(t, v);
+            }
+            xor_bytes[k] += c.bytes().len();
+            xor_chunks.push(c.into_bytes());
+        }
+        store_bytes[k] += store
+            .chunks(ids[i], i64::MIN, i64::MAX)
+            .iter()
+            .map(|c| c.bytes.len())
+            .sum::<usize>();
+    }
+    let all = |a: &[usize; 3]| a.iter().sum::<usize>() as f64;
+    row_vs(
+        "bytes_per_sample",
+        all(&store_bytes) / all(&n),
+        "B/sample",
+        "<= 1.3 (aim 1.0)",
+        all(&xor_bytes) / all(&n),
+    );
+    for kind in [Kind::Counter, Kind::Gauge, Kind::Histogram] {
+        let k = kind as usize;
+        row_vs(
+            &format!("bytes_per_sample_{}", kind.name()),
+            store_bytes[k] as f64 / n[k] as f64,
+            "B/sample",
+            "report",
+            xor_bytes[k] as f64 / n[k] as f64,
+        );
+    }
+    // Diagnostic: the same fleet with scrapes exactly on their ticks.
+    let smooth = Fleet::new(SERIES, 42)
+        .without_jitter()
+        .samples(START, 15_000, SCRAPES);
+    let mut s2 = Store::default();
+    let ids2: Vec<SeriesId> = fleet
+        .series
+        .iter()
+        .map(|s| s2.series_id(&s.labels))
+        .collect();
+    for (i, series) in smooth.iter().enumerate() {
+        for &(t, v) in series {
+            let _ = s2.append(ids2[i], t, v);
+        }
+    }
+    row(
+        "bytes_per_sample_without_jitter",
+        s2.stats().chunk_bytes as f64 / total_samples as f64,
+        "B/sample",
+        "report",
+    );
+    drop(s2);
+    let stats = store.stats();
+    for e in &stats.by_encoding {
+        row(
+            &format!("chunks_chosen_{}", e.encoding.name()),
+            e.chunks as f64,
+            "chunks",
+            &format!(
+                "report ({:.3} B/sample)",
+                e.bytes as f64 / e.samples.max(1) as f64
+            ),
+        );
+    }
+
+    // --- Full decode: every sample of every series through the store, and raw XOR chunks.
+    let decode_store = best(5, || {
+        let mut acc = 0.0;
+        for &id in &ids {
+            for (_, v) in store.samples(id, i64::MIN, i64::MAX) {
+                acc += v;
+            }
+        }
+        acc
+    });
+    let decode_xor = best(5, || {
+        let mut acc = 0i64;
+        for c in &xor_chunks {
+            let Ok(mut it) = ChunkIter::new(Encoding::Xor, c) else {
+                continue;
+            };
+            while it.next() {
+                acc = acc.wrapping_add(it.at().0);
+            }
+        }
+        acc
+    });
+    row_vs(
+        "decode_throughput_native",
+        total_samples as f64 / decode_store,
+        "samples/s",
+        ">= 150000000",
+        total_samples as f64 / decode_xor,
+    );
+
+    // --- Snapshot encode / decode.
+    let snap = store.snapshot();
+    let mb = snap.len() as f64 / 1e6;
+    let enc = best(3, || store.snapshot());
+    let dec = best(3, || {
+        Store::from_snapshot(&snap)
+            .map(|s| s.num_series())
+            .unwrap_or(0)
+    });
+    row("snapshot_size", mb, "MB", "report");
+    row("snapshot_encode", mb / enc, "MB/s", "report");
+    row("snapshot_decode", mb / dec, "MB/s", "report");
+    drop(store);
+
+    // --- Index: 100k series label set.
+    let labels = index_labels(100_000);
+    let before = LIVE.load(Ordering::Relaxed);
+    let mut big = Store::default();
+    for (i, l) in labels.iter().enumerate() {
+        let id = big.series_id(l);
+        let _ = big.append(id, START + i as i64, 1.0);
+        let _ = big.append(id, START + 15_000 + i as i64, 2.0);
+    }
+    let used = LIVE.load(Ordering::Relaxed) - before;
+    let chunk_bytes = big.stats().chunk_bytes;
+    row(
+        "memory_per_series_100k",
+        (used - chunk_bytes) as f64 / labels.len() as f64,
+        "B/series",
+        "<= 300",
+    );
+    let q = [
+        Matcher::new(MatchOp::Equal, "__name__", "http_requests_total").expect("valid"),
+        Matcher::new(MatchOp::RegexMatch, "code", "5..").expect("valid"),
+    ];
+    let hits = big.select(&q).len();
+    let secs = best(50, || big.select(&q));
+    row(
+        &format!("select_name_and_code_regex_100k ({hits} hits)"),
+        secs * 1e3,
+        "ms",
+        "<= 1",
+    );
+    let q2 = [Matcher::new(MatchOp::RegexMatch, "instance", "10\\.1\\.0\\..*").expect("valid")];
+    let hits2 = big.select(&q2).len();
+    let secs2 = best(20, || big.select(&q2));
+    row(
+        &format!("select_instance_prefix_regex_100k ({hits2} hits)"),
+        secs2 * 1e3,
+        "ms",
+        "report",
+    );
+    let secs3 = best(20, || {
+        big.label_values("instance", &[], i64::MIN, i64::MAX).len()
+    });
+    row("label_values_instance_100k", secs3 * 1e3, "ms", "report");
+}
