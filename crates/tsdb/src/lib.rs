@@ -14,6 +14,12 @@
 //! assert_eq!(store.samples(id, i64::MIN, i64::MAX).collect::<Vec<_>>(), vec![(1_000, 1.0)]);
 //! ```
 //!
+//! Inside: [`chunk`] holds the encodings (Prometheus-compatible XOR, and an integer encoding the
+//! store picks when it is smaller), behind `ChunkAppender`/`ChunkIterator` traits; the store keeps
+//! an open XOR head per series and seals full heads; [`snapshot`] turns the store (or what changed
+//! since a mark) into checksummed bytes and back; [`Store::apply_retention`] and [`Store::stats`]
+//! bound and describe memory; [`testdata`] generates realistic scraped data for tests and benches.
+//!
 //! This crate does no I/O and builds for native targets and `wasm32-unknown-unknown`.
 
 pub mod chunk;
