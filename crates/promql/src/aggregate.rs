@@ -63,6 +63,14 @@ pub(crate) fn eval(ev: &mut Ev, a: &Aggregate) -> Result<Val, Error> {
             param_num = Some(ev.eval_scalar(p)?);
         }
     }
+    if let Some(l) = &param_str {
+        if !crate::functions::valid_label_name(l) {
+            return Err(Error::exec(format!(
+                "invalid label name {}",
+                crate::ast::quote(l)
+            )));
+        }
+    }
     let input = ev.eval_vector(&a.expr)?;
     // The group of a label set is computed once per distinct `Arc` (they recur at every step).
     let mut key_cache: HashMap<*const Labels, Arc<Labels>> = HashMap::new();

@@ -521,6 +521,9 @@ pub fn quote(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
+            c if (c as u32) >= crate::lexer::RAW_BYTE_BASE => {
+                let _ = write!(out, "\\x{:02x}", c as u32 - crate::lexer::RAW_BYTE_BASE);
+            }
             c if (c as u32) < 0x20 || c as u32 == 0x7f => {
                 let _ = write!(out, "\\x{:02x}", c as u32);
             }

@@ -857,12 +857,16 @@ fn vector_binop(
     for (i, s) in one.iter().enumerate() {
         let sig = sigs.sig(&s.labels);
         if let Some(&prev) = one_by_sig.get(&sig) {
+            let (mut x, mut y) = (prom_labels(&s.labels), prom_labels(&one[prev].labels));
+            if x > y {
+                std::mem::swap(&mut x, &mut y);
+            }
             let side = if swapped { "left" } else { "right" };
             return Err(Error::exec(format!(
                 "found duplicate series for the match group {} on the {side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
                 match_labels_string(&s.labels, m),
-                prom_labels(&s.labels),
-                prom_labels(&one[prev].labels)
+                x,
+                y
             )));
         }
         one_by_sig.insert(sig, i);

@@ -97,6 +97,9 @@ pub(crate) static IMPLS: &[FnImpl] = &[
         keeps_name: true,
     },
     math("floor", f64::floor),
+    custom("end", |ev, _| {
+        Ok(Val::Scalar(vec![ev.query.end as f64 / 1000.0; ev.n]))
+    }),
     custom("histogram_avg", histogram_only),
     custom("histogram_count", histogram_only),
     custom("histogram_fraction", histogram_fraction),
@@ -134,6 +137,8 @@ pub(crate) static IMPLS: &[FnImpl] = &[
     range("min_over_time", |w, _| {
         compare_over_time(w, |c, m| c < m || m.is_nan(), false)
     }),
+    custom("max_of", |ev, c| scalar2(ev, c, go_max)),
+    custom("min_of", |ev, c| scalar2(ev, c, go_min)),
     custom("minute", minute),
     custom("month", month),
     custom("pi", |ev, _| {
@@ -143,6 +148,13 @@ pub(crate) static IMPLS: &[FnImpl] = &[
     range("present_over_time", |_, _| Some(1.0)),
     custom("quantile_over_time", quantile_over_time),
     math("rad", |v| v * std::f64::consts::PI / 180.0),
+    custom("range", |ev, _| {
+        Ok(Val::Scalar(vec![
+            (ev.query.end - ev.query.start) as f64
+                / 1000.0;
+            ev.n
+        ]))
+    }),
     custom("rate", rate_like),
     range("resets", resets),
     custom("round", round),
@@ -171,6 +183,19 @@ pub(crate) static IMPLS: &[FnImpl] = &[
         keeps_name: true,
     },
     math("sqrt", f64::sqrt),
+    custom("start", |ev, _| {
+        Ok(Val::Scalar(vec![ev.query.start as f64 / 1000.0; ev.n]))
+    }),
+    custom("step", |ev, _| {
+        Ok(Val::Scalar(vec![
+            if ev.is_range_query {
+                ev.query.step as f64 / 1000.0
+            } else {
+                0.0
+            };
+            ev.n
+        ]))
+    }),
     range("stddev_over_time", |w, _| Some(variance(w).sqrt())),
     range("stdvar_over_time", |w, _| Some(variance(w))),
     range("sum_over_time", sum_over_time),
@@ -320,6 +345,16 @@ pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
         c + ((inc - t) + sum)
     };
     (t, c)
+}
+
+// === min_of(a scalar, b scalar), max_of(a scalar, b scalar) ===
+
+fn scalar2(ev: &mut Ev, c: &Call, f: fn(f64, f64) -> f64) -> Result<Val, Error> {
+    let a = ev.eval_scalar(&c.args[0])?;
+    let b = ev.eval_scalar(&c.args[1])?;
+    Ok(Val::Scalar(
+        a.iter().zip(&b).map(|(x, y)| f(*x, *y)).collect(),
+    ))
 }
 
 // === rate(v range-vector), increase(v range-vector), delta(v range-vector) ===
@@ -607,6 +642,9 @@ fn quantile_over_time(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
 // === mad_over_time(v range-vector) ===
 
 fn mad_over_time(w: &[(i64, f64)], _: &RangeCtx) -> Option<f64> {
+    if w.iter().any(|p| p.1.is_nan()) {
+        return Some(f64::NAN);
+    }
     let mut vals: Vec<f64> = w.iter().map(|p| p.1).collect();
     let median = quantile(0.5, &mut vals);
     let mut dev: Vec<f64> = w.iter().map(|p| (p.1 - median).abs()).collect();
@@ -913,6 +951,13 @@ fn sort_by_label(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
     for a in &c.args[1..] {
         names.push(ev.eval_string(a)?);
     }
+    if ev.is_range_query {
+        ev.warn(
+            c.span,
+            "sort is ineffective for range queries since results are always ordered by labels"
+                .into(),
+        );
+    }
     let desc = c.func.name == "sort_by_label_desc";
     for step in &mut v {
         step.sort_by(|a, b| {
@@ -933,8 +978,9 @@ fn sort_by_label(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
 
 // === label_replace(v instant-vector, dst string, replacement string, src string, regex string) ===
 
-fn valid_label_name(s: &str) -> bool {
-    !s.is_empty()
+/// Prometheus 3 accepts any non-empty UTF-8 label name.
+pub(crate) fn valid_label_name(s: &str) -> bool {
+    !s.is_empty() && !s.chars().any(|c| c as u32 >= crate::lexer::RAW_BYTE_BASE)
 }
 
 fn check_unique(v: &[Vec<Smp>]) -> Result<(), Error> {
@@ -1279,9 +1325,12 @@ fn bucket_fraction(lower: f64, upper: f64, mut buckets: Vec<Bucket>) -> f64 {
             f64::NEG_INFINITY
         };
         let upper_bound = b.upper;
-        // A bucket of infinite width gives no basis for interpolation: count none of it.
+        // A bucket of infinite width gives no basis for interpolation: the lowest bucket counts
+        // as wholly below the value, the highest as wholly above.
         let interp = |v: f64| {
-            if lower_bound.is_infinite() || upper_bound.is_infinite() {
+            if lower_bound.is_infinite() {
+                b.count
+            } else if upper_bound.is_infinite() {
                 rank
             } else {
                 rank + (b.count - rank) * (v - lower_bound) / (upper_bound - lower_bound)

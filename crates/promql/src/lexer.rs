@@ -214,7 +214,7 @@ fn lex_string(input: &str, start: usize) -> Result<(String, usize), ParseError> 
     let b = input.as_bytes();
     let q = b[start];
     let mut i = start + 1;
-    let mut out = String::new();
+    let mut out: Vec<u8> = Vec::new();
     if q == b'`' {
         while i < b.len() && b[i] != b'`' {
             i += 1;
@@ -241,10 +241,10 @@ fn lex_string(input: &str, start: usize) -> Result<(String, usize), ParseError> 
             ));
         }
         if ch as u32 == q as u32 {
-            return Ok((out, i + 1 - start));
+            return Ok((decode_bytes(&out), i + 1 - start));
         }
         if ch != '\\' {
-            out.push(ch);
+            out.extend_from_slice(ch.encode_utf8(&mut [0u8; 4]).as_bytes());
             i += ch.len_utf8();
             continue;
         }
@@ -258,40 +258,59 @@ fn lex_string(input: &str, start: usize) -> Result<(String, usize), ParseError> 
         };
         i += e.len_utf8();
         let bad = |i: usize| ParseError::new(Span::new(esc_start, i), "unknown escape sequence");
+        let mut push = |c: char| out.extend_from_slice(c.encode_utf8(&mut [0u8; 4]).as_bytes());
         match e {
-            'a' => out.push('\u{7}'),
-            'b' => out.push('\u{8}'),
-            'f' => out.push('\u{c}'),
-            'n' => out.push('\n'),
-            'r' => out.push('\r'),
-            't' => out.push('\t'),
-            'v' => out.push('\u{b}'),
-            '\\' => out.push('\\'),
-            '"' | '\'' if e as u32 == q as u32 => out.push(e),
+            'a' => push('\u{7}'),
+            'b' => push('\u{8}'),
+            'f' => push('\u{c}'),
+            'n' => push('\n'),
+            'r' => push('\r'),
+            't' => push('\t'),
+            'v' => push('\u{b}'),
+            '\\' => push('\\'),
+            '"' | '\'' if e as u32 == q as u32 => push(e),
             '0'..='7' => {
                 let digits = input.get(i - 1..i + 2).ok_or_else(|| bad(i))?;
                 let v = u32::from_str_radix(digits, 8).map_err(|_| bad(i))?;
                 if v > 255 {
                     return Err(bad(i + 2));
                 }
-                // Octal escapes are bytes; only ASCII keeps the string valid UTF-8 here.
-                out.push(char::from_u32(v).ok_or_else(|| bad(i))?);
+                // Octal and \x escapes are bytes, as in Go; invalid UTF-8 is kept (see decode_bytes).
+                out.push(v as u8);
                 i += 2;
             }
-            'x' | 'u' | 'U' => {
-                let n = match e {
-                    'x' => 2,
-                    'u' => 4,
-                    _ => 8,
-                };
+            'x' => {
+                let digits = input.get(i..i + 2).ok_or_else(|| bad(i))?;
+                let v = u8::from_str_radix(digits, 16).map_err(|_| bad(i))?;
+                out.push(v);
+                i += 2;
+            }
+            'u' | 'U' => {
+                let n = if e == 'u' { 4 } else { 8 };
                 let digits = input.get(i..i + n).ok_or_else(|| bad(i))?;
                 let v = u32::from_str_radix(digits, 16).map_err(|_| bad(i))?;
-                out.push(char::from_u32(v).ok_or_else(|| bad(i + n))?);
+                push(char::from_u32(v).ok_or_else(|| bad(i + n))?);
                 i += n;
             }
             _ => return Err(bad(i)),
         }
     }
+}
+
+/// First of the private-use code points that stand for bytes of invalid UTF-8 in a string
+/// literal (Go strings may hold any bytes; Rust strings may not). `quote` prints them back as
+/// `\xNN` and label-name checks refuse them.
+pub(crate) const RAW_BYTE_BASE: u32 = 0x10_FF00;
+
+fn decode_bytes(b: &[u8]) -> String {
+    let mut s = String::with_capacity(b.len());
+    for chunk in b.utf8_chunks() {
+        s.push_str(chunk.valid());
+        for &x in chunk.invalid() {
+            s.push(char::from_u32(RAW_BYTE_BASE + x as u32).unwrap_or('\u{FFFD}'));
+        }
+    }
+    s
 }
 
 /// Units of a Prometheus duration, longest spelling first so `ms` wins over `m`.

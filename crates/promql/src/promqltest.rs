@@ -390,12 +390,20 @@ fn load(lines: &[String], start: usize, storage: &mut TestStorage) -> usize {
     let step = header.get(1).and_then(|s| parse_duration(s)).unwrap_or(0);
     let mut i = start + 1;
     let mut nhcb_bases: HashMap<Labels, HashSet<i64>> = HashMap::new();
+    let mut defs: Vec<(Labels, Vec<SeqValue>)> = Vec::new();
     while i < lines.len() && !lines[i].is_empty() {
         let (metric, values) = split_series(&lines[i]);
         i += 1;
         let (Ok(labels), Ok(vals)) = (parse_metric(metric), parse_values(values)) else {
             continue;
         };
+        // As in Prometheus, a later line for the same series replaces an earlier one.
+        match defs.iter_mut().find(|(l, _)| *l == labels) {
+            Some(d) => d.1 = vals,
+            None => defs.push((labels, vals)),
+        }
+    }
+    for (labels, vals) in defs {
         let id = storage.store.series_id(&labels);
         let mut hist_ts = Vec::new();
         for (k, v) in vals.iter().enumerate() {
