@@ -643,16 +643,160 @@ fn run_eval(
     storage: &TestStorage,
     engine: &Engine,
 ) -> Result<(), Error> {
-    let mismatch = |m: String| Err(Error::exec(m));
-    let parsed = crate::parse(&cmd.query);
-    let result = parsed.map_err(Error::from).and_then(|expr| {
-        let range = cmd.range.unwrap_or(QueryRange {
-            start: cmd.at,
-            end: cmd.at,
+    if let Some(range) = cmd.range {
+        return run_one(&cmd.query, range, cmd, exp, storage, engine).map(|_| ());
+    }
+    // As Prometheus's runner: the instant query as written, then with `@ t` pinned on every
+    // selector for several other evaluation times, each also checked in range mode.
+    let mut queries = vec![(cmd.query.clone(), cmd.at)];
+    queries.extend(at_modifier_variants(&cmd.query, cmd.at));
+    for (q, t) in queries {
+        let instant = QueryRange {
+            start: t,
+            end: t,
             step: 0,
-        });
-        engine.query(storage, &expr, range, None)
+        };
+        let value = run_one(&q, instant, cmd, exp, storage, engine)?;
+        let Some(value) = value else { continue };
+        let uses_query_funcs = ["start()", "end()", "range()", "step()"]
+            .iter()
+            .any(|f| q.contains(f));
+        if exp.ordered
+            || uses_query_funcs
+            || !matches!(value, Value::Vector(_) | Value::Scalar { .. })
+        {
+            continue;
+        }
+        let Ok(expr) = crate::parse(&q) else { continue };
+        let range = QueryRange {
+            start: t - 60_000,
+            end: t + 60_000,
+            step: 60_000,
+        };
+        let res = engine
+            .query(storage, &expr, range, None)
+            .map_err(|e| range_mode_error(&q, e))?;
+        let Value::Matrix(m) = res.value else {
+            return Err(Error::exec(format!(
+                "{q}: range mode did not return a matrix"
+            )));
+        };
+        let vec: Vec<crate::value::Sample> = m
+            .into_iter()
+            .filter_map(|s| {
+                let p = s.points.iter().find(|p| p.0 == t)?;
+                Some(crate::value::Sample {
+                    labels: s.labels,
+                    t,
+                    v: p.1,
+                })
+            })
+            .collect();
+        let as_value = match value {
+            Value::Scalar { .. } => Value::Scalar {
+                t,
+                v: vec.first().map(|s| s.v).unwrap_or(f64::NAN),
+            },
+            _ => Value::Vector(vec),
+        };
+        compare(cmd, exp, &as_value).map_err(|m| Error::exec(format!("{q} (range mode): {m}")))?;
+    }
+    Ok(())
+}
+
+fn range_mode_error(q: &str, e: Error) -> Error {
+    if matches!(e.kind(), ErrorKind::NativeHistogramsUnsupported { .. }) {
+        return e;
+    }
+    Error::exec(format!("{q} (range mode): unexpected error: {e}"))
+}
+
+/// Functions whose result depends on the evaluation time even with `@` on their arguments.
+const AT_UNSAFE: [&str; 15] = [
+    "start",
+    "end",
+    "range",
+    "step",
+    "days_in_month",
+    "day_of_month",
+    "day_of_week",
+    "day_of_year",
+    "hour",
+    "minute",
+    "month",
+    "year",
+    "predict_linear",
+    "time",
+    "timestamp",
+];
+
+fn pin_at(e: &mut Expr, t: i64) {
+    use crate::ast::AtModifier;
+    match e {
+        Expr::Vector(v) => {
+            v.at.get_or_insert(AtModifier::Time(t));
+        }
+        Expr::Matrix(m) => {
+            m.selector.at.get_or_insert(AtModifier::Time(t));
+        }
+        // Below a subquery with `@` nothing changes (it now has one either way).
+        Expr::Subquery(s) => {
+            s.at.get_or_insert(AtModifier::Time(t));
+        }
+        Expr::Number(_) | Expr::String(_) => {}
+        Expr::Paren(p) => pin_at(&mut p.expr, t),
+        Expr::Unary(u) => pin_at(&mut u.expr, t),
+        Expr::Binary(b) => {
+            pin_at(&mut b.lhs, t);
+            pin_at(&mut b.rhs, t);
+        }
+        Expr::Call(c) => c.args.iter_mut().for_each(|a| pin_at(a, t)),
+        Expr::Aggregate(a) => {
+            if let Some(p) = &mut a.param {
+                pin_at(p, t);
+            }
+            pin_at(&mut a.expr, t);
+        }
+    }
+}
+
+/// The query printed with `@ t` on every selector, and the times to evaluate it at.
+fn at_modifier_variants(query: &str, t: i64) -> Vec<(String, i64)> {
+    let Ok(mut expr) = crate::parse(query) else {
+        return Vec::new();
+    };
+    let mut unsafe_fn = false;
+    expr.walk(&mut |e| {
+        if let Expr::Call(c) = e {
+            unsafe_fn |= AT_UNSAFE.contains(&c.func.name);
+        }
     });
+    if unsafe_fn {
+        return Vec::new();
+    }
+    pin_at(&mut expr, t);
+    let text = expr.to_string();
+    let times = if t == 0 {
+        vec![-1000, 0, 1000]
+    } else {
+        vec![-10 * t, 0, t / 5, t, 10 * t]
+    };
+    times.into_iter().map(|et| (text.clone(), et)).collect()
+}
+
+/// Runs one query and checks it against the expectations; returns the value when it succeeded.
+fn run_one(
+    query: &str,
+    range: QueryRange,
+    cmd: &EvalCmd,
+    exp: &Expectation,
+    storage: &TestStorage,
+    engine: &Engine,
+) -> Result<Option<Value>, Error> {
+    let mismatch = |m: String| Err(Error::exec(format!("{query}: {m}")));
+    let result = crate::parse(query)
+        .map_err(Error::from)
+        .and_then(|expr| engine.query(storage, &expr, range, None));
     let res = match result {
         Err(e) if matches!(e.kind(), ErrorKind::NativeHistogramsUnsupported { .. }) => {
             return Err(e);
@@ -675,25 +819,24 @@ fn run_eval(
                     ));
                 }
             }
-            return Ok(());
+            return Ok(None);
         }
         Ok(r) => r,
     };
     if exp.fail {
         return mismatch(format!("expected error, got result:\n{}", res.value));
     }
-    let warnings: Vec<String> = res
-        .annotations
-        .iter()
-        .filter(|a| a.kind == AnnotationKind::Warning)
-        .map(|a| a.render(&cmd.query))
-        .collect();
-    let infos: Vec<String> = res
-        .annotations
-        .iter()
-        .filter(|a| a.kind == AnnotationKind::Info)
-        .map(|a| a.render(&cmd.query))
-        .collect();
+    let render = |kind| -> Vec<String> {
+        res.annotations
+            .iter()
+            .filter(|a| a.kind == kind)
+            .map(|a| a.render(query))
+            .collect()
+    };
+    let (warnings, infos) = (
+        render(AnnotationKind::Warning),
+        render(AnnotationKind::Info),
+    );
     check_annos("warn", &exp.warn, &warnings)?;
     check_annos("info", &exp.info, &infos)?;
     if exp.no_warn && !warnings.is_empty() {
@@ -702,7 +845,8 @@ fn run_eval(
     if exp.no_info && !infos.is_empty() {
         return mismatch(format!("unexpected info annotations: {infos:?}"));
     }
-    compare(cmd, exp, &res.value).or_else(|m| mismatch(m))
+    compare(cmd, exp, &res.value).map_err(|m| Error::exec(format!("{query}: {m}")))?;
+    Ok(Some(res.value))
 }
 
 fn check_annos(kind: &str, expected: &[Option<Matchable>], actual: &[String]) -> Result<(), Error> {
