@@ -1,1 +1,25 @@
-//! Shared helpers of the cross-crate and end-to-end tests.
+//! Shared helpers of the cross-crate and end-to-end tests: a scrape target the test controls,
+//! a relay started in process, and a small WebDriver client for headless Chromium.
+
+pub mod target;
+pub mod webdriver;
+
+use std::time::Duration;
+
+/// Polls `check` every 100 ms until it returns `Some`, or fails after `timeout` with `what`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return Ok(v);
+        }
+        if tokio::time::Instant::now() > deadline {
+            anyhow::bail!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -1,1 +1,22 @@
-//! `lookout-ui`
+//! `lookout-ui`: the Lookout page. Leptos (CSR) renders dashboards; the data lives in the page,
+//! in a `lookout-tsdb` store fed by the relay's stream.
+//!
+//! Logic is plain Rust ([`data`], [`connection`], [`format`], [`charts`]) that tests reach
+//! without a DOM where they can; components in [`components`] only wire signals to it.
+
+pub mod app;
+pub mod charts;
+pub mod components;
+pub mod connection;
+pub mod data;
+pub mod format;
+
+/// Mounts the app on the page's body.
+pub fn start() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(app::App);
+}
+
+// The unit tests of this crate run in headless Chromium (`cargo xtask test`).
+#[cfg(test)]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

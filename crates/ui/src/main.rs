@@ -1,2 +1,5 @@
-//! Entry point of the page.
-fn main() {}
+//! Entry point of the page: everything lives in the library so tests can reach it.
+
+fn main() {
+    lookout_ui::start();
+}

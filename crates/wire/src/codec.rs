@@ -41,7 +41,10 @@ impl<'a> Reader<'a> {
         Reader { buf, pos: 0 }
     }
     pub fn err(&self, kind: DecodeErrorKind) -> DecodeError {
-        DecodeError { offset: self.pos, kind }
+        DecodeError {
+            offset: self.pos,
+            kind,
+        }
     }
     pub fn remaining(&self) -> usize {
         self.buf.len() - self.pos
@@ -53,7 +56,10 @@ impl<'a> Reader<'a> {
         }
     }
     pub fn u8(&mut self) -> Result<u8, DecodeError> {
-        let b = *self.buf.get(self.pos).ok_or_else(|| self.err(DecodeErrorKind::Truncated))?;
+        let b = *self
+            .buf
+            .get(self.pos)
+            .ok_or_else(|| self.err(DecodeErrorKind::Truncated))?;
         self.pos += 1;
         Ok(b)
     }
@@ -85,7 +91,12 @@ impl<'a> Reader<'a> {
     }
     pub fn u32(&mut self) -> Result<u32, DecodeError> {
         let v = self.uvarint()?;
-        u32::try_from(v).map_err(|_| self.err(DecodeErrorKind::LengthTooLarge { len: v, remaining: self.remaining() }))
+        u32::try_from(v).map_err(|_| {
+            self.err(DecodeErrorKind::LengthTooLarge {
+                len: v,
+                remaining: self.remaining(),
+            })
+        })
     }
     /// A count of items that each take at least `min_item_bytes`; refuses counts the rest of the
     /// buffer cannot hold, so callers can reserve safely.
@@ -101,7 +112,10 @@ impl<'a> Reader<'a> {
         let n = self.count(1)?;
         let start = self.pos;
         let b = self.bytes(n)?;
-        std::str::from_utf8(b).map_err(|_| DecodeError { offset: start, kind: DecodeErrorKind::InvalidUtf8 })
+        std::str::from_utf8(b).map_err(|_| DecodeError {
+            offset: start,
+            kind: DecodeErrorKind::InvalidUtf8,
+        })
     }
     pub fn f64(&mut self) -> Result<f64, DecodeError> {
         let b = self.bytes(8)?;

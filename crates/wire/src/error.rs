@@ -20,7 +20,10 @@ pub enum DecodeErrorKind {
     Truncated,
     VarintOverflow,
     /// A count or length larger than the bytes that remain could hold.
-    LengthTooLarge { len: u64, remaining: usize },
+    LengthTooLarge {
+        len: u64,
+        remaining: usize,
+    },
     InvalidUtf8,
     UnknownMatchOp(u8),
     TrailingBytes(usize),

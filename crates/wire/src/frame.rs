@@ -17,7 +17,11 @@ pub struct MatcherSpec {
 
 impl MatcherSpec {
     pub fn new(name: impl Into<String>, op: MatchOp, value: impl Into<String>) -> Self {
-        MatcherSpec { name: name.into(), op, value: value.into() }
+        MatcherSpec {
+            name: name.into(),
+            op,
+            value: value.into(),
+        }
     }
     /// Compiles the matcher (a regex that does not compile is an error naming it).
     pub fn to_matcher(&self) -> Result<Matcher, lookout_tsdb::Error> {
@@ -88,7 +92,11 @@ pub enum Frame {
     /// Page -> relay, first message: the version the page speaks and its credentials.
     Hello { version: u16, token: Option<String> },
     /// Page -> relay: send the series matching `matchers`, their samples since `start`, then live.
-    Subscribe { sub: u32, matchers: Vec<MatcherSpec>, start: i64 },
+    Subscribe {
+        sub: u32,
+        matchers: Vec<MatcherSpec>,
+        start: i64,
+    },
     /// Page -> relay: stop a subscription.
     Unsubscribe { sub: u32 },
     /// Relay -> page: the hello was accepted.
@@ -98,7 +106,11 @@ pub enum Frame {
     /// Relay -> page: series that a subscription's samples will refer to.
     Series { sub: u32, defs: Vec<SeriesDef> },
     /// Relay -> page: the `seq`-th batch of a subscription.
-    Samples { sub: u32, seq: u64, batch: SampleBatch },
+    Samples {
+        sub: u32,
+        seq: u64,
+        batch: SampleBatch,
+    },
     /// Relay -> page: health of every target.
     Targets { targets: Vec<TargetHealth> },
 }
@@ -141,7 +153,11 @@ impl Frame {
                     None => w.u8(0),
                 }
             }
-            Frame::Subscribe { sub, matchers, start } => {
+            Frame::Subscribe {
+                sub,
+                matchers,
+                start,
+            } => {
                 w.u8(tag::SUBSCRIBE);
                 w.uvarint(u64::from(*sub));
                 w.varint(*start);
@@ -156,7 +172,10 @@ impl Frame {
                 w.u8(tag::UNSUBSCRIBE);
                 w.uvarint(u64::from(*sub));
             }
-            Frame::Welcome { version, relay_time } => {
+            Frame::Welcome {
+                version,
+                relay_time,
+            } => {
                 w.u8(tag::WELCOME);
                 w.uvarint(u64::from(*version));
                 w.varint(*relay_time);
@@ -203,15 +222,24 @@ impl Frame {
     /// Decodes one message. Hostile input gives an error, never a panic.
     pub fn decode(bytes: &[u8]) -> Result<Frame, DecodeError> {
         if bytes.len() > MAX_FRAME_BYTES {
-            return Err(DecodeError { offset: 0, kind: DecodeErrorKind::FrameTooLarge(bytes.len()) });
+            return Err(DecodeError {
+                offset: 0,
+                kind: DecodeErrorKind::FrameTooLarge(bytes.len()),
+            });
         }
         let mut r = Reader::new(bytes);
         if r.bytes(2).map_err(|_| r.err(DecodeErrorKind::BadMagic))? != MAGIC {
-            return Err(DecodeError { offset: 0, kind: DecodeErrorKind::BadMagic });
+            return Err(DecodeError {
+                offset: 0,
+                kind: DecodeErrorKind::BadMagic,
+            });
         }
         let version = r.u8()?;
         if u16::from(version) != PROTOCOL_VERSION {
-            return Err(DecodeError { offset: 2, kind: DecodeErrorKind::UnsupportedVersion(version) });
+            return Err(DecodeError {
+                offset: 2,
+                kind: DecodeErrorKind::UnsupportedVersion(version),
+            });
         }
         let frame = match r.u8()? {
             tag::HELLO => {
@@ -239,14 +267,23 @@ impl Frame {
                     let value = r.str()?.to_owned();
                     matchers.push(MatcherSpec { name, op, value });
                 }
-                Frame::Subscribe { sub, matchers, start }
+                Frame::Subscribe {
+                    sub,
+                    matchers,
+                    start,
+                }
             }
             tag::UNSUBSCRIBE => Frame::Unsubscribe { sub: r.u32()? },
             tag::WELCOME => {
                 let version = u16::try_from(r.uvarint()?).unwrap_or(u16::MAX);
-                Frame::Welcome { version, relay_time: r.varint()? }
+                Frame::Welcome {
+                    version,
+                    relay_time: r.varint()?,
+                }
             }
-            tag::REFUSED => Frame::Refused { reason: r.str()?.to_owned() },
+            tag::REFUSED => Frame::Refused {
+                reason: r.str()?.to_owned(),
+            },
             tag::SERIES => {
                 let sub = r.u32()?;
                 let n = r.count(2)?;
@@ -258,14 +295,21 @@ impl Frame {
                     for _ in 0..k {
                         pairs.push((r.str()?, r.str()?));
                     }
-                    defs.push(SeriesDef { series, labels: Labels::new(pairs) });
+                    defs.push(SeriesDef {
+                        series,
+                        labels: Labels::new(pairs),
+                    });
                 }
                 Frame::Series { sub, defs }
             }
             tag::SAMPLES => {
                 let sub = r.u32()?;
                 let seq = r.uvarint()?;
-                Frame::Samples { sub, seq, batch: decode_batch(&mut r)? }
+                Frame::Samples {
+                    sub,
+                    seq,
+                    batch: decode_batch(&mut r)?,
+                }
             }
             tag::TARGETS => {
                 let n = r.count(13)?;
@@ -282,7 +326,12 @@ impl Frame {
                 }
                 Frame::Targets { targets }
             }
-            t => return Err(DecodeError { offset: 3, kind: DecodeErrorKind::UnknownFrameType(t) }),
+            t => {
+                return Err(DecodeError {
+                    offset: 3,
+                    kind: DecodeErrorKind::UnknownFrameType(t),
+                });
+            }
         };
         r.finish()?;
         Ok(frame)
@@ -326,7 +375,12 @@ fn decode_batch(r: &mut Reader<'_>) -> Result<SampleBatch, DecodeError> {
     let mut prev = 0i64;
     for _ in 0..n {
         prev = prev.wrapping_add(r.varint()?);
-        let s = u32::try_from(prev).map_err(|_| r.err(DecodeErrorKind::LengthTooLarge { len: prev as u64, remaining: 0 }))?;
+        let s = u32::try_from(prev).map_err(|_| {
+            r.err(DecodeErrorKind::LengthTooLarge {
+                len: prev as u64,
+                remaining: 0,
+            })
+        })?;
         b.series.push(s);
     }
     let mut prev = 0i64;
@@ -353,25 +407,58 @@ mod tests {
 
     fn all_frames() -> Vec<Frame> {
         let mut batch = SampleBatch::default();
-        for (i, v) in [0.0, -0.0, 1.5, -3.0, f64::INFINITY, f64::from_bits(lookout_tsdb::STALE_NAN_BITS), 9e15, 1e300]
-            .into_iter()
-            .enumerate()
+        for (i, v) in [
+            0.0,
+            -0.0,
+            1.5,
+            -3.0,
+            f64::INFINITY,
+            f64::from_bits(lookout_tsdb::STALE_NAN_BITS),
+            9e15,
+            1e300,
+        ]
+        .into_iter()
+        .enumerate()
         {
             batch.push(i as u32 * 3, -5 + i as i64 * 15_000, v);
         }
         vec![
-            Frame::Hello { version: 1, token: Some("sekret".into()) },
-            Frame::Hello { version: 1, token: None },
+            Frame::Hello {
+                version: 1,
+                token: Some("sekret".into()),
+            },
+            Frame::Hello {
+                version: 1,
+                token: None,
+            },
             Frame::Subscribe {
                 sub: 2,
                 start: -1,
-                matchers: vec![MatcherSpec::new("__name__", MatchOp::RegexMatch, "up|x"), MatcherSpec::new("job", MatchOp::NotEqual, "")],
+                matchers: vec![
+                    MatcherSpec::new("__name__", MatchOp::RegexMatch, "up|x"),
+                    MatcherSpec::new("job", MatchOp::NotEqual, ""),
+                ],
             },
             Frame::Unsubscribe { sub: 9 },
-            Frame::Welcome { version: 1, relay_time: 1_700_000_000_000 },
-            Frame::Refused { reason: "wrong token".into() },
-            Frame::Series { sub: 1, defs: vec![SeriesDef { series: 4, labels: Labels::new([("__name__", "up"), ("job", "a\"b")]) }] },
-            Frame::Samples { sub: 1, seq: u64::MAX, batch },
+            Frame::Welcome {
+                version: 1,
+                relay_time: 1_700_000_000_000,
+            },
+            Frame::Refused {
+                reason: "wrong token".into(),
+            },
+            Frame::Series {
+                sub: 1,
+                defs: vec![SeriesDef {
+                    series: 4,
+                    labels: Labels::new([("__name__", "up"), ("job", "a\"b")]),
+                }],
+            },
+            Frame::Samples {
+                sub: 1,
+                seq: u64::MAX,
+                batch,
+            },
             Frame::Targets {
                 targets: vec![TargetHealth {
                     job: "api".into(),
@@ -400,7 +487,10 @@ mod tests {
         for f in all_frames() {
             let bytes = f.encode();
             for cut in 0..bytes.len() {
-                assert!(Frame::decode(&bytes[..cut]).is_err(), "prefix {cut} of {f:?} decoded");
+                assert!(
+                    Frame::decode(&bytes[..cut]).is_err(),
+                    "prefix {cut} of {f:?} decoded"
+                );
             }
             for i in 0..bytes.len() {
                 for bit in 0..8 {
@@ -421,13 +511,19 @@ mod tests {
         w.uvarint(1);
         w.uvarint(u64::MAX / 2);
         let e = Frame::decode(&w.buf).unwrap_err();
-        assert!(matches!(e.kind, DecodeErrorKind::LengthTooLarge { .. }), "{e}");
+        assert!(
+            matches!(e.kind, DecodeErrorKind::LengthTooLarge { .. }),
+            "{e}"
+        );
     }
 
     #[test]
     fn other_versions_are_named() {
         let mut b = Frame::Unsubscribe { sub: 1 }.encode();
         b[2] = 9;
-        assert_eq!(Frame::decode(&b).unwrap_err().kind, DecodeErrorKind::UnsupportedVersion(9));
+        assert_eq!(
+            Frame::decode(&b).unwrap_err().kind,
+            DecodeErrorKind::UnsupportedVersion(9)
+        );
     }
 }

@@ -1,0 +1,5 @@
+//! Charts drawn with plotters on a canvas, and the data reduction that keeps them cheap.
+
+pub mod decimate;
+pub mod palette;
+pub mod timeseries;

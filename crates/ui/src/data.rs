@@ -1,0 +1,176 @@
+//! The page's data: a `lookout-tsdb` store fed with the relay's frames, and the questions panels
+//! ask of it.
+
+use std::collections::{BTreeSet, HashMap};
+
+use lookout_tsdb::{Labels, MatchOp, Matcher, SeriesId, Store, is_stale_nan};
+use lookout_wire::Frame;
+
+/// One series as a panel draws it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesView {
+    pub labels: Labels,
+    pub points: Vec<(i64, f64)>,
+}
+
+impl SeriesView {
+    /// The newest value, unless the series went stale.
+    pub fn last(&self) -> Option<f64> {
+        self.points.last().map(|p| p.1)
+    }
+}
+
+/// The store and the mapping from the relay's series numbers to the store's.
+#[derive(Debug, Default)]
+pub struct PageData {
+    store: Store,
+    /// Relay series number -> local id. Reset on every connection: a restarted relay renumbers.
+    refs: HashMap<u32, SeriesId>,
+    /// Newest sample timestamp seen, ms.
+    pub newest: Option<i64>,
+    /// Samples stored since the page opened.
+    pub samples_received: u64,
+    /// Frames that could not be applied, with why.
+    pub last_error: Option<String>,
+}
+
+impl PageData {
+    /// A new connection: the relay's series numbers from before mean nothing now.
+    pub fn reset_refs(&mut self) {
+        self.refs.clear();
+    }
+
+    /// Applies one frame from the relay. Returns whether data changed.
+    pub fn apply(&mut self, frame: Frame) -> bool {
+        match frame {
+            Frame::Series { defs, .. } => {
+                for d in defs {
+                    let id = self.store.series_id(&d.labels);
+                    self.refs.insert(d.series, id);
+                }
+                false
+            }
+            Frame::Samples { batch, .. } => {
+                let mut changed = false;
+                for (r, t, v) in batch.iter() {
+                    let Some(&id) = self.refs.get(&r) else {
+                        self.last_error = Some(format!("sample for unknown series {r}"));
+                        continue;
+                    };
+                    // Older or repeated samples (a replay after reconnecting) are no-ops.
+                    if let Ok(lookout_tsdb::Appended::Stored) = self.store.append(id, t, v) {
+                        changed = true;
+                        self.samples_received += 1;
+                        self.newest = Some(self.newest.map_or(t, |n| n.max(t)));
+                    }
+                }
+                changed
+            }
+            _ => false,
+        }
+    }
+
+    /// Metric names present, sorted.
+    pub fn metric_names(&self) -> Vec<String> {
+        let Ok(all) = Matcher::new(MatchOp::RegexMatch, "__name__", ".+") else {
+            return Vec::new();
+        };
+        let names: BTreeSet<String> = self
+            .store
+            .select(&[all])
+            .into_iter()
+            .filter_map(|id| {
+                self.store
+                    .labels(id)
+                    .and_then(|l| l.metric_name())
+                    .map(str::to_owned)
+            })
+            .collect();
+        names.into_iter().collect()
+    }
+
+    /// The series selected by `matchers` with their points in `[start, end]`; staleness markers
+    /// end a line and are not drawn.
+    pub fn select(&self, matchers: &[Matcher], start: i64, end: i64) -> Vec<SeriesView> {
+        self.store
+            .select(matchers)
+            .into_iter()
+            .filter_map(|id| {
+                let labels = self.store.labels(id)?.clone();
+                let mut points: Vec<(i64, f64)> = self.store.samples(id, start, end).collect();
+                let stale_at_end = points.last().is_some_and(|p| is_stale_nan(p.1));
+                points.retain(|p| !is_stale_nan(p.1));
+                if stale_at_end && points.is_empty() {
+                    return None;
+                }
+                Some(SeriesView { labels, points })
+            })
+            .collect()
+    }
+
+    /// `(job, instance, up)` of every target the `up` series knows, newest value.
+    pub fn targets(&self) -> Vec<(String, String, bool)> {
+        let Ok(m) = Matcher::new(MatchOp::Equal, "__name__", "up") else {
+            return Vec::new();
+        };
+        let mut out: Vec<_> = self
+            .select(&[m], i64::MIN, i64::MAX)
+            .into_iter()
+            .map(|s| {
+                let job = s.labels.get("job").unwrap_or_default().to_owned();
+                let instance = s.labels.get("instance").unwrap_or_default().to_owned();
+                (job, instance, s.last() == Some(1.0))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lookout_wire::{SampleBatch, SeriesDef};
+
+    fn up(instance: &str) -> Labels {
+        Labels::new([("__name__", "up"), ("job", "api"), ("instance", instance)])
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn frames_fill_the_store_and_replays_do_not_double() {
+        let mut d = PageData::default();
+        d.apply(Frame::Series {
+            sub: 1,
+            defs: vec![SeriesDef {
+                series: 9,
+                labels: up("a:1"),
+            }],
+        });
+        let mut b = SampleBatch::default();
+        b.push(9, 1000, 1.0);
+        b.push(9, 2000, 0.0);
+        assert!(d.apply(Frame::Samples {
+            sub: 1,
+            seq: 1,
+            batch: b.clone()
+        }));
+        // The same batch again after a reconnect changes nothing.
+        d.reset_refs();
+        d.apply(Frame::Series {
+            sub: 1,
+            defs: vec![SeriesDef {
+                series: 3,
+                labels: up("a:1"),
+            }],
+        });
+        b.series = vec![3, 3];
+        assert!(!d.apply(Frame::Samples {
+            sub: 1,
+            seq: 1,
+            batch: b
+        }));
+        assert_eq!(d.samples_received, 2);
+        assert_eq!(d.targets(), vec![("api".into(), "a:1".into(), false)]);
+        assert_eq!(d.newest, Some(2000));
+    }
+}

@@ -1,0 +1,55 @@
+//! The wire codec in a real browser: the page decodes what the relay encodes, bit for bit.
+
+use lookout_tsdb::{Labels, STALE_NAN_BITS};
+use lookout_wire::{Frame, SampleBatch, SeriesDef};
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen_test]
+fn frames_round_trip_in_the_browser() {
+    let mut batch = SampleBatch::default();
+    for (i, v) in [
+        1.0,
+        -0.0,
+        f64::NAN,
+        f64::from_bits(STALE_NAN_BITS),
+        1e300,
+        -7.0,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        batch.push(i as u32, 1_700_000_000_000 + i as i64 * 15_000, v);
+    }
+    let frames = [
+        Frame::Series {
+            sub: 1,
+            defs: vec![SeriesDef {
+                series: 0,
+                labels: Labels::new([("__name__", "up"), ("job", "é\"x")]),
+            }],
+        },
+        Frame::Samples {
+            sub: 1,
+            seq: 7,
+            batch,
+        },
+    ];
+    for f in frames {
+        let bytes = f.encode();
+        assert_eq!(Frame::decode(&bytes).map(|f| f.encode()), Ok(bytes));
+    }
+}
+
+#[wasm_bindgen_test]
+fn hostile_bytes_are_errors_in_the_browser() {
+    for bytes in [
+        &b""[..],
+        b"LK",
+        b"LK\x01\x13\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01",
+        b"XX\x01\x01",
+    ] {
+        assert!(Frame::decode(bytes).is_err());
+    }
+}

@@ -1,0 +1,158 @@
+//! `cargo xtask bench <area>`: runs a benchmark, prints a table, and writes
+//! `target/bench/<area>.json` — rows of `{"name", "value", "unit"}` plus `"target"`, and
+//! `"baseline"` and `"ratio"` where something was measured side by side.
+//!
+//! Benchmarks other than `size` are examples of their crates that print one JSON row per line;
+//! this module runs them and renders what they print.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+
+pub const AREAS: &[&str] = &["size", "store", "promql"];
+
+pub fn run(root: &Path, area: &str, extra: &[String]) -> anyhow::Result<()> {
+    let rows = match area {
+        "size" => size(root)?,
+        "store" => example(root, "lookout-tsdb", "bench_store", extra)?,
+        "promql" => example(root, "lookout-promql", "bench_promql", extra)?,
+        other => bail!("unknown bench area {other:?}; areas: {}", AREAS.join(", ")),
+    };
+    print_table(area, &rows);
+    let dir = root.join("target").join("bench");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("{area}.json"));
+    std::fs::write(&path, serde_json::to_string_pretty(&Value::Array(rows))?)?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+fn example(root: &Path, package: &str, name: &str, extra: &[String]) -> anyhow::Result<Vec<Value>> {
+    if !root
+        .join("crates")
+        .join(package.trim_start_matches("lookout-"))
+        .join("examples")
+        .join(format!("{name}.rs"))
+        .exists()
+    {
+        bail!("{package} has no {name} benchmark yet");
+    }
+    let out = crate::cargo()
+        .args([
+            "run",
+            "--profile",
+            "fast",
+            "-p",
+            package,
+            "--example",
+            name,
+            "--",
+        ])
+        .args(extra)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {name}"))?;
+    if !out.status.success() {
+        bail!("{name} failed with {}", out.status);
+    }
+    let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l.trim()).ok())
+        .filter(|v| v.get("name").is_some() && v.get("value").is_some())
+        .collect();
+    if rows.is_empty() {
+        bail!("{name} printed no rows");
+    }
+    Ok(rows)
+}
+
+/// The page's download: wasm + js + css in dist/, gzipped (level 9, as a static server would).
+fn size(root: &Path) -> anyhow::Result<Vec<Value>> {
+    let dist = root.join("dist");
+    let entries = std::fs::read_dir(&dist)
+        .with_context(|| format!("{} is missing: run `cargo xtask build-ui`", dist.display()))?;
+    let mut rows = Vec::new();
+    let (mut raw_total, mut gz_total) = (0u64, 0u64);
+    let mut files: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+    files.sort();
+    for path in files {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default();
+        if !matches!(ext, "wasm" | "js" | "css") {
+            continue;
+        }
+        let bytes = std::fs::read(&path)?;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(&bytes)?;
+        let gz = enc.finish()?.len() as u64;
+        raw_total += bytes.len() as u64;
+        gz_total += gz;
+        let kind = ext.to_owned();
+        rows.push(json!({ "name": format!("{kind} gzipped"), "value": gz as f64 / 1024.0, "unit": "KiB" }));
+    }
+    if rows.is_empty() {
+        bail!(
+            "no wasm/js/css in {}: run `cargo xtask build-ui`",
+            dist.display()
+        );
+    }
+    rows.push(json!({ "name": "bundle raw (wasm+js+css)", "value": raw_total as f64 / 1024.0, "unit": "KiB" }));
+    rows.push(json!({ "name": "bundle gzipped (wasm+js+css)", "value": gz_total as f64 / 1024.0, "unit": "KiB", "target": "<= 600" }));
+    Ok(rows)
+}
+
+fn print_table(area: &str, rows: &[Value]) {
+    let cell = |v: Option<&Value>| match v {
+        Some(Value::Number(n)) => {
+            let f = n.as_f64().unwrap_or_default();
+            if f.abs() >= 100.0 {
+                format!("{f:.0}")
+            } else {
+                format!("{f:.3}")
+            }
+        }
+        Some(Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+        None => String::new(),
+    };
+    let table: Vec<[String; 6]> = rows
+        .iter()
+        .map(|r| {
+            [
+                cell(r.get("name")),
+                cell(r.get("value")),
+                cell(r.get("unit")),
+                cell(r.get("baseline")),
+                cell(r.get("ratio")),
+                cell(r.get("target")),
+            ]
+        })
+        .collect();
+    let head = ["benchmark", "value", "unit", "baseline", "ratio", "target"].map(String::from);
+    let mut widths = head.clone().map(|h| h.len());
+    for row in &table {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.len());
+        }
+    }
+    println!("\nbench {area}");
+    for row in std::iter::once(&head).chain(&table) {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .enumerate()
+            .map(|(i, (c, w))| {
+                if i == 0 {
+                    format!("{c:<w$}")
+                } else {
+                    format!("{c:>w$}")
+                }
+            })
+            .collect();
+        println!("{}", line.join("  "));
+    }
+}

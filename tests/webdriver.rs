@@ -1,0 +1,157 @@
+//! A small WebDriver client for headless Chromium through chromedriver: enough to open a page,
+//! run a script in it, and take a screenshot.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+/// A browser session; chromedriver and the browser end when it is dropped.
+#[derive(Debug)]
+pub struct Browser {
+    http: reqwest::Client,
+    base: String,
+    driver: tokio::process::Child,
+}
+
+const CHROME_ARGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,900",
+];
+
+impl Browser {
+    /// Starts chromedriver (`$CHROMEDRIVER`, else /usr/bin/chromedriver) and a headless session.
+    pub async fn start() -> anyhow::Result<Browser> {
+        let driver_path =
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+            l.local_addr()?.port()
+        };
+        let driver = tokio::process::Command::new(&driver_path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| {
+                format!(
+                    "cannot start {driver_path} (run the browser tests through `cargo xtask test`)"
+                )
+            })?;
+        let http = reqwest::Client::new();
+        let driver_url = format!("http://127.0.0.1:{port}");
+        crate::eventually(Duration::from_secs(20), "chromedriver to start", || {
+            let http = http.clone();
+            let url = format!("{driver_url}/status");
+            async move {
+                http.get(url)
+                    .send()
+                    .await
+                    .ok()
+                    .filter(|r| r.status().is_success())
+            }
+        })
+        .await?;
+        let profile = std::env::temp_dir().join(format!("lookout-chrome-{port}"));
+        let mut args: Vec<String> = CHROME_ARGS.iter().map(|s| (*s).to_owned()).collect();
+        args.push(format!("--user-data-dir={}", profile.display()));
+        let caps = json!({ "capabilities": { "alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": { "binary": "/usr/bin/chromium", "args": args },
+        } } });
+        let resp: Value = http
+            .post(format!("{driver_url}/session"))
+            .json(&caps)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let Some(id) = resp["value"]["sessionId"].as_str() else {
+            bail!("chromedriver refused a session: {resp}")
+        };
+        Ok(Browser {
+            base: format!("{driver_url}/session/{id}"),
+            http,
+            driver,
+        })
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp: Value = req.send().await?.json().await?;
+        if let Some(err) = resp["value"].get("error") {
+            bail!("webdriver {path}: {err}: {}", resp["value"]["message"]);
+        }
+        Ok(resp["value"].clone())
+    }
+
+    pub async fn goto(&self, url: &str) -> anyhow::Result<()> {
+        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
+            .await
+            .map(|_| ())
+    }
+
+    /// Runs `script` (a function body; `return` gives the result) in the page.
+    pub async fn eval(&self, script: &str) -> anyhow::Result<Value> {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
+    /// Re-runs `script` until it returns something other than null/false.
+    pub async fn wait_for(
+        &self,
+        timeout: Duration,
+        what: &str,
+        script: &str,
+    ) -> anyhow::Result<Value> {
+        crate::eventually(timeout, what, || async {
+            match self.eval(script).await {
+                Ok(Value::Null | Value::Bool(false)) | Err(_) => None,
+                Ok(v) => Some(v),
+            }
+        })
+        .await
+    }
+
+    /// Saves a PNG of the viewport.
+    pub async fn screenshot(&self, path: &Path) -> anyhow::Result<()> {
+        let b64 = self.call(reqwest::Method::GET, "/screenshot", None).await?;
+        let png =
+            base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap_or_default())?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, png)?;
+        Ok(())
+    }
+
+    /// Ends the session and chromedriver.
+    pub async fn close(mut self) {
+        let _ = self.call(reqwest::Method::DELETE, "", None).await;
+        let _ = self.driver.kill().await;
+    }
+}
