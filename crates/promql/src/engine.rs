@@ -17,6 +17,11 @@ use crate::functions;
 use crate::storage::Queryable;
 use crate::value::{Annotation, AnnotationKind, Sample, Series, Value};
 
+const MAX_DURATION_MS: f64 = (1u64 << 52) as f64;
+
+/// Most points a range query may return per series, as Prometheus's API allows.
+pub const MAX_POINTS_PER_SERIES: i64 = 11_000;
+
 /// Engine settings. `Engine::default()` matches Prometheus's defaults.
 #[derive(Debug, Clone)]
 pub struct Engine {
@@ -105,6 +110,11 @@ impl Engine {
             }
             if range.end < range.start {
                 return Err(Error::exec("end timestamp must not be before start time"));
+            }
+            if (range.end - range.start) / range.step >= MAX_POINTS_PER_SERIES {
+                return Err(Error::exec(
+                    "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
+                ));
             }
             let t = expr.value_type();
             if t != ValueType::Scalar && t != ValueType::Vector {
@@ -261,7 +271,12 @@ impl<'a> Ev<'a> {
             0
         };
         let v = d.eval_ms(step, self.query.end - self.query.start);
-        if v.is_finite() { v.round() as i64 } else { 0 }
+        // Clamped far beyond any real range (about 140,000 years) so time arithmetic can't overflow.
+        if v.is_finite() {
+            v.round().clamp(-MAX_DURATION_MS, MAX_DURATION_MS) as i64
+        } else {
+            0
+        }
     }
 
     fn at_time(&self, at: &Option<AtModifier>) -> Option<i64> {
@@ -453,6 +468,12 @@ impl<'a> Ev<'a> {
         }
         if start > last {
             return Ok(arg);
+        }
+        let steps = (last - start) / step + 1;
+        if steps > self.engine.max_samples as i64 {
+            return Err(Error::new(ErrorKind::TooManySamples {
+                limit: self.engine.max_samples,
+            }));
         }
         let mut sub = Ev {
             q: self.q,

@@ -72,27 +72,30 @@ fn is_keyword(word: &str) -> bool {
 }
 
 impl Parser {
+    fn tok(&self, i: usize) -> &Token {
+        &self.toks[i.min(self.toks.len() - 1)]
+    }
     fn peek(&self) -> &Tok {
-        &self.toks[self.pos].tok
+        &self.tok(self.pos).tok
     }
     fn span(&self) -> Span {
-        self.toks[self.pos].span
+        self.tok(self.pos).span
     }
     fn prev_span(&self) -> Span {
-        self.toks[self.pos.saturating_sub(1)].span
+        self.tok(self.pos.saturating_sub(1)).span
     }
     fn next(&mut self) -> Token {
-        let t = self.toks[self.pos].clone();
-        if self.pos + 1 < self.toks.len() {
-            self.pos += 1;
-        }
+        let t = self.tok(self.pos).clone();
+        // Past the end the position keeps counting, so one step back is always the token just
+        // taken (the token list ends with `Eof`, which `tok` repeats).
+        self.pos += 1;
         t
     }
     fn is_word(&self, w: &str) -> bool {
         matches!(self.peek(), Tok::Ident(s) if s.eq_ignore_ascii_case(w))
     }
     fn unexpected(&self, ctx: &str) -> ParseError {
-        let t = &self.toks[self.pos];
+        let t = self.tok(self.pos);
         let msg = if ctx.is_empty() {
             format!("unexpected {}", t.tok.describe())
         } else {
@@ -696,7 +699,7 @@ impl Parser {
     fn source_word(&self) -> String {
         // Numbers are never label names except the words `inf`/`nan`, which the lexer turned into
         // numbers; recover the text from the token value.
-        match &self.toks[self.pos - 1].tok {
+        match &self.tok(self.pos - 1).tok {
             Tok::Number(v) if v.is_nan() => "nan".into(),
             Tok::Number(v) if v.is_infinite() => "inf".into(),
             _ => String::new(),
@@ -860,7 +863,7 @@ impl Parser {
         };
         let v = if neg { -v } else { v };
         let ms = v * 1000.0;
-        if !ms.is_finite() || ms.abs() > i64::MAX as f64 {
+        if !ms.is_finite() || ms.abs() > (1u64 << 52) as f64 {
             return Err(ParseError::new(
                 t.span,
                 format!("timestamp out of bounds for @ modifier: {v}"),
