@@ -73,7 +73,12 @@ pub(crate) fn eval(ev: &mut Ev, a: &Aggregate) -> Result<Val, Error> {
     }
     let input = ev.eval_vector(&a.expr)?;
     // The group of a label set is computed once per distinct `Arc` (they recur at every step).
-    let mut key_cache: HashMap<*const Labels, Arc<Labels>> = HashMap::new();
+    // Input pointers stay unique: every step's vector was materialized before this loop.
+    let mut key_cache: HashMap<*const Labels, usize> = HashMap::new();
+    let mut group_keys: Vec<Arc<Labels>> = Vec::new();
+    let mut gid_by_labels: HashMap<Arc<Labels>, usize> = HashMap::new();
+    // Per step: the position of each group id in that step's groups (usize::MAX: none yet).
+    let mut slot: Vec<usize> = Vec::new();
     let mut out = Vec::with_capacity(ev.n);
     let param_span = a.param.as_ref().map(|p| p.span()).unwrap_or(a.span);
     for (i, step) in input.into_iter().enumerate() {
@@ -94,36 +99,50 @@ pub(crate) fn eval(ev: &mut Ev, a: &Aggregate) -> Result<Val, Error> {
             _ => {}
         }
         let mut groups: Vec<Group> = Vec::new();
+        let mut gids: Vec<usize> = Vec::new();
         let mut index: HashMap<Arc<Labels>, usize> = HashMap::new();
-        let mut cv_labels: Vec<Arc<Labels>> = Vec::new();
         for (si, s) in step.iter().enumerate() {
-            let key = key_cache
-                .entry(Arc::as_ptr(&s.labels))
-                .or_insert_with(|| Arc::new(grouping_labels(&s.labels, a)))
-                .clone();
-            let key = if a.op == AggOp::CountValues {
+            let gid = *key_cache.entry(Arc::as_ptr(&s.labels)).or_insert_with(|| {
+                let key = Arc::new(grouping_labels(&s.labels, a));
+                *gid_by_labels.entry(key.clone()).or_insert_with(|| {
+                    group_keys.push(key);
+                    group_keys.len() - 1
+                })
+            });
+            let gi = if a.op == AggOp::CountValues {
                 let label = param_str.as_deref().unwrap_or("");
                 let value = format_value_label(s.v);
-                let mut pairs: Vec<(&str, &str)> =
-                    key.iter().filter(|(n, _)| *n != label).collect();
+                let mut pairs: Vec<(&str, &str)> = group_keys[gid]
+                    .iter()
+                    .filter(|(n, _)| *n != label)
+                    .collect();
                 pairs.push((label, &value));
-                let k = Arc::new(Labels::new(pairs));
-                cv_labels.push(k.clone());
-                k
-            } else {
-                key
-            };
-            let gi = match index.get(&key) {
-                Some(g) => *g,
-                None => {
-                    index.insert(key.clone(), groups.len());
-                    groups.push(Group::new(key));
-                    groups.len() - 1
+                let key = Arc::new(Labels::new(pairs));
+                match index.get(&key) {
+                    Some(g) => *g,
+                    None => {
+                        index.insert(key.clone(), groups.len());
+                        groups.push(Group::new(key));
+                        groups.len() - 1
+                    }
                 }
+            } else {
+                if slot.len() <= gid {
+                    slot.resize(group_keys.len().max(gid + 1), usize::MAX);
+                }
+                if slot[gid] == usize::MAX {
+                    slot[gid] = groups.len();
+                    gids.push(gid);
+                    groups.push(Group::new(group_keys[gid].clone()));
+                }
+                slot[gid]
             };
             let g = &mut groups[gi];
             g.drop_name |= s.drop_name;
             add(g, a.op, s.v, si);
+        }
+        for gid in gids {
+            slot[gid] = usize::MAX;
         }
         out.push(finish(ev, a, groups, step, p)?);
     }

@@ -495,13 +495,13 @@ impl<'a> Ev<'a> {
         let mut series: Vec<RangeSeries> = Vec::new();
         match val {
             Val::Vector(steps) => {
-                let mut index: HashMap<Arc<Labels>, usize> = HashMap::new();
+                let mut index: HashMap<*const Labels, usize> = HashMap::new();
                 let mut total = 0;
-                for (i, step_samples) in steps.into_iter().enumerate() {
+                for (i, step_samples) in steps.iter().enumerate() {
                     let t = sub.start + i as i64 * sub.interval;
                     for s in step_samples {
                         total += 1;
-                        let idx = *index.entry(s.labels.clone()).or_insert_with(|| {
+                        let idx = *index.entry(Arc::as_ptr(&s.labels)).or_insert_with(|| {
                             series.push(RangeSeries {
                                 labels: s.labels.clone(),
                                 points: Vec::new(),
@@ -513,6 +513,24 @@ impl<'a> Ev<'a> {
                         series[idx].drop_name |= s.drop_name;
                     }
                 }
+                // Distinct `Arc`s may carry equal labels; merge them as one series.
+                let mut merged: Vec<RangeSeries> = Vec::with_capacity(series.len());
+                let mut by_labels: HashMap<Labels, usize> = HashMap::new();
+                for rs in series.drain(..) {
+                    match by_labels.get(&*rs.labels) {
+                        Some(&k) => {
+                            let m: &mut RangeSeries = &mut merged[k];
+                            m.points.extend(rs.points);
+                            m.points.sort_by_key(|p| p.0);
+                            m.drop_name |= rs.drop_name;
+                        }
+                        None => {
+                            by_labels.insert((*rs.labels).clone(), merged.len());
+                            merged.push(rs);
+                        }
+                    }
+                }
+                series = merged;
                 self.add_samples(total)?;
             }
             Val::Scalar(vals) => {
@@ -668,28 +686,40 @@ impl<'a> Ev<'a> {
                 }]))
             }
             Val::Vector(steps) => {
+                // Series are found by label-set pointer first (each `Arc` recurs at every step),
+                // then merged by their final labels (names dropped late may make two one).
+                // Iterating by reference keeps every `Arc` alive, so pointers stay unique.
+                let mut by_ptr: HashMap<(*const Labels, bool), usize> = HashMap::new();
                 let mut index: HashMap<Labels, usize> = HashMap::new();
                 let mut series: Vec<(Series, i64)> = Vec::new();
-                for (i, step) in steps.into_iter().enumerate() {
+                for (i, step) in steps.iter().enumerate() {
                     let t = self.ts(i);
                     for s in step {
-                        let labels = if s.drop_name {
-                            drop_metric_name(&s.labels)
-                        } else {
-                            (*s.labels).clone()
-                        };
-                        let idx = match index.get(&labels) {
+                        let key = (Arc::as_ptr(&s.labels), s.drop_name);
+                        let idx = match by_ptr.get(&key) {
                             Some(i) => *i,
                             None => {
-                                index.insert(labels.clone(), series.len());
-                                series.push((
-                                    Series {
-                                        labels,
-                                        points: Vec::new(),
-                                    },
-                                    i64::MIN,
-                                ));
-                                series.len() - 1
+                                let labels = if s.drop_name {
+                                    drop_metric_name(&s.labels)
+                                } else {
+                                    (*s.labels).clone()
+                                };
+                                let idx = match index.get(&labels) {
+                                    Some(i) => *i,
+                                    None => {
+                                        index.insert(labels.clone(), series.len());
+                                        series.push((
+                                            Series {
+                                                labels,
+                                                points: Vec::new(),
+                                            },
+                                            i64::MIN,
+                                        ));
+                                        series.len() - 1
+                                    }
+                                };
+                                by_ptr.insert(key, idx);
+                                idx
                             }
                         };
                         let (ser, last_t) = &mut series[idx];
@@ -703,6 +733,11 @@ impl<'a> Ev<'a> {
                     }
                 }
                 let mut out: Vec<Series> = series.into_iter().map(|(s, _)| s).collect();
+                for s in &mut out {
+                    if !s.points.is_sorted_by_key(|p| p.0) {
+                        s.points.sort_by_key(|p| p.0);
+                    }
+                }
                 out.sort_by(|a, b| a.labels.cmp(&b.labels));
                 Ok(Value::Matrix(out))
             }
@@ -764,30 +799,37 @@ fn vector_scalar(b: &Binary, step: &mut Vec<Smp>, scalar: f64, swap: bool) {
     });
 }
 
-/// Matching signatures, cached per label set (the same `Arc` recurs at every step).
+/// Matching signatures as small ids, and result label sets, cached per label-set pointer (the
+/// same `Arc` recurs at every step, so each is computed once per query node).
 pub(crate) struct SigCache {
     on: bool,
     labels: Vec<String>,
-    cache: HashMap<*const Labels, Arc<Vec<(Arc<str>, Arc<str>)>>>,
+    ids: HashMap<*const Labels, u32>,
+    interned: HashMap<Vec<(String, String)>, u32>,
+    results: HashMap<(*const Labels, *const Labels), (Arc<Labels>, u32)>,
+    result_ids: HashMap<Labels, u32>,
 }
-
-type Sig = Arc<Vec<(Arc<str>, Arc<str>)>>;
 
 impl SigCache {
     fn new(m: &VectorMatching) -> Self {
         SigCache {
             on: m.on,
             labels: m.labels.clone(),
-            cache: HashMap::new(),
+            ids: HashMap::new(),
+            interned: HashMap::new(),
+            results: HashMap::new(),
+            result_ids: HashMap::new(),
         }
     }
 
-    fn sig(&mut self, l: &Arc<Labels>) -> Sig {
+    /// The pointers stay valid because every input vector of the operation is alive for as long
+    /// as this cache is.
+    fn sig(&mut self, l: &Arc<Labels>) -> u32 {
         let key = Arc::as_ptr(l);
-        if let Some(s) = self.cache.get(&key) {
-            return s.clone();
+        if let Some(s) = self.ids.get(&key) {
+            return *s;
         }
-        let sig: Vec<(Arc<str>, Arc<str>)> = l
+        let sig: Vec<(String, String)> = l
             .iter()
             .filter(|(n, _)| {
                 if self.on {
@@ -796,13 +838,29 @@ impl SigCache {
                     *n != METRIC_NAME && !self.labels.iter().any(|x| x == n)
                 }
             })
-            .map(|(n, v)| (Arc::from(n), Arc::from(v)))
+            .map(|(n, v)| (n.to_string(), v.to_string()))
             .collect();
-        let sig = Arc::new(sig);
-        // The cache holds raw pointers only while the vectors (and so their Arcs) are alive, which
-        // is the duration of one binary operation.
-        self.cache.insert(key, sig.clone());
-        sig
+        let next = self.interned.len() as u32;
+        let id = *self.interned.entry(sig).or_insert(next);
+        self.ids.insert(key, id);
+        id
+    }
+
+    fn result(
+        &mut self,
+        many: &Arc<Labels>,
+        one: &Arc<Labels>,
+        m: &VectorMatching,
+    ) -> (Arc<Labels>, u32) {
+        let key = (Arc::as_ptr(many), Arc::as_ptr(one));
+        if let Some(r) = self.results.get(&key) {
+            return r.clone();
+        }
+        let labels = result_labels(many, one, m);
+        let next = self.result_ids.len() as u32;
+        let id = *self.result_ids.entry((*labels).clone()).or_insert(next);
+        self.results.insert(key, (labels.clone(), id));
+        (labels, id)
     }
 }
 
@@ -810,14 +868,14 @@ fn vector_and(ls: Vec<Smp>, rs: &[Smp], sigs: &mut SigCache) -> Vec<Smp> {
     if rs.is_empty() {
         return Vec::new();
     }
-    let right: std::collections::HashSet<Sig> = rs.iter().map(|s| sigs.sig(&s.labels)).collect();
+    let right: std::collections::HashSet<u32> = rs.iter().map(|s| sigs.sig(&s.labels)).collect();
     ls.into_iter()
         .filter(|s| right.contains(&sigs.sig(&s.labels)))
         .collect()
 }
 
 fn vector_or(mut ls: Vec<Smp>, rs: Vec<Smp>, sigs: &mut SigCache) -> Vec<Smp> {
-    let left: std::collections::HashSet<Sig> = ls.iter().map(|s| sigs.sig(&s.labels)).collect();
+    let left: std::collections::HashSet<u32> = ls.iter().map(|s| sigs.sig(&s.labels)).collect();
     for s in rs {
         if !left.contains(&sigs.sig(&s.labels)) {
             ls.push(s);
@@ -827,7 +885,7 @@ fn vector_or(mut ls: Vec<Smp>, rs: Vec<Smp>, sigs: &mut SigCache) -> Vec<Smp> {
 }
 
 fn vector_unless(ls: Vec<Smp>, rs: &[Smp], sigs: &mut SigCache) -> Vec<Smp> {
-    let right: std::collections::HashSet<Sig> = rs.iter().map(|s| sigs.sig(&s.labels)).collect();
+    let right: std::collections::HashSet<u32> = rs.iter().map(|s| sigs.sig(&s.labels)).collect();
     ls.into_iter()
         .filter(|s| !right.contains(&sigs.sig(&s.labels)))
         .collect()
@@ -874,7 +932,7 @@ fn vector_binop(
     }
     let swapped = m.card == Cardinality::OneToMany;
     let (many, one) = if swapped { (rs, ls) } else { (ls, rs) };
-    let mut one_by_sig: HashMap<Sig, usize> = HashMap::with_capacity(one.len());
+    let mut one_by_sig: HashMap<u32, usize> = HashMap::with_capacity(one.len());
     for (i, s) in one.iter().enumerate() {
         let sig = sigs.sig(&s.labels);
         if let Some(&prev) = one_by_sig.get(&sig) {
@@ -892,7 +950,7 @@ fn vector_binop(
         }
         one_by_sig.insert(sig, i);
     }
-    let mut matched: HashMap<Sig, Option<std::collections::HashSet<Labels>>> = HashMap::new();
+    let mut matched: HashMap<u32, Option<std::collections::HashSet<u32>>> = HashMap::new();
     let mut out = Vec::new();
     for s in many {
         let sig = sigs.sig(&s.labels);
@@ -902,7 +960,7 @@ fn vector_binop(
         let o = &one[oi];
         let (l, r) = if swapped { (o.v, s.v) } else { (s.v, o.v) };
         let (mut v, keep) = scalar_binop(b.op, l, r);
-        let labels = result_labels(&s.labels, &o.labels, m);
+        let (labels, labels_id) = sigs.result(&s.labels, &o.labels, m);
         // Matching errors are reported even for pairs a comparison then filters away.
         if m.card == Cardinality::OneToOne {
             if matched.contains_key(&sig) {
@@ -916,7 +974,7 @@ fn vector_binop(
                 .entry(sig)
                 .or_insert_with(|| Some(Default::default()));
             if let Some(set) = set {
-                if !set.insert((*labels).clone()) {
+                if !set.insert(labels_id) {
                     return Err(Error::exec(
                         "multiple matches for labels: grouping labels must ensure unique matches",
                     ));
