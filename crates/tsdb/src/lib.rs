@@ -31,15 +31,16 @@ mod labels;
 mod matcher;
 mod retention;
 pub mod snapshot;
-pub mod testdata;
 mod store;
+pub mod testdata;
 
 pub use error::{Error, ErrorKind};
 pub use labels::{Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher};
 pub use retention::{EncodingStats, LabelCardinality, Retention, RetentionReport, Stats};
 pub use store::{
-    AppendError, Appended, BatchReport, ChunkRef, Rejections, SeriesId, SeriesSamples, Store, StoreConfig,
+    AppendError, Appended, BatchReport, ChunkRef, Rejections, SeriesId, SeriesSamples, Store,
+    StoreConfig,
 };
 
 /// Milliseconds since the Unix epoch, as Prometheus counts time.
