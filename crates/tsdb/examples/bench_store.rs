@@ -242,7 +242,19 @@ fn main() {
     }
 
     // --- Full decode: every sample of every series through the store, and raw XOR chunks.
+    // Chunk-wise (`SeriesSamples::next_batch`, how range functions and charts read), and
+    // sample by sample through the std iterator.
     let decode_store = best(5, || {
+        let mut acc = 0.0;
+        for &id in &ids {
+            let mut it = store.samples(id, i64::MIN, i64::MAX);
+            while let Some((_, vs)) = it.next_batch() {
+                acc += vs.iter().sum::<f64>();
+            }
+        }
+        acc
+    });
+    let decode_iter = best(5, || {
         let mut acc = 0.0;
         for &id in &ids {
             for (_, v) in store.samples(id, i64::MIN, i64::MAX) {
@@ -268,6 +280,13 @@ fn main() {
         total_samples as f64 / decode_store,
         "samples/s",
         ">= 150000000",
+        total_samples as f64 / decode_xor,
+    );
+    row_vs(
+        "decode_throughput_native_per_sample_iterator",
+        total_samples as f64 / decode_iter,
+        "samples/s",
+        "report",
         total_samples as f64 / decode_xor,
     );
 

@@ -782,6 +782,20 @@ impl SeriesSamples<'_> {
     }
 }
 
+impl SeriesSamples<'_> {
+    /// The next run of samples as two columns (at most one chunk's worth), for consumers that
+    /// work on slices (range functions, charts): no per-sample call, so loops over them
+    /// vectorise. Mixing with [`Iterator::next`] is fine; each sample is yielded once.
+    pub fn next_batch(&mut self) -> Option<(&[Timestamp], &[f64])> {
+        if self.pos >= self.end && !self.refill() {
+            return None;
+        }
+        let (a, b) = (self.pos, self.end);
+        self.pos = b;
+        Some((self.ts.get(a..b)?, self.vs.get(a..b)?))
+    }
+}
+
 impl Iterator for SeriesSamples<'_> {
     type Item = (Timestamp, f64);
 

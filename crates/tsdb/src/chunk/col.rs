@@ -467,17 +467,18 @@ fn plan_residuals(raw: &mut [i64], d: usize, dod: bool) -> IntPlan {
 /// Decodes `n` values of a value column into `out` (cleared first).
 pub fn decode_values(bytes: &[u8], n: usize, out: &mut Vec<f64>) -> Result<(), Error> {
     out.clear();
-    out.reserve(n);
+    out.resize(n, 0.0);
     let mut r = BitReader::new(bytes);
     let (mut prev, mut leading, mut trailing) = (0u64, 0u32, 0u32);
-    while out.len() < n {
+    let mut done = 0usize;
+    while done < n {
         let w = r.peek();
         let len = (w >> 58) as usize + 1;
         let is_int = (w >> 57) & 1 == 1;
         r.skip(7);
-        if out.len() + len > n {
+        let Some(dst) = out.get_mut(done..done + len) else {
             return Err(corrupt("block runs past the sample count"));
-        }
+        };
         if is_int {
             let w = r.peek();
             let d = (w >> 61) as usize;
@@ -491,46 +492,31 @@ pub fn decode_values(bytes: &[u8], n: usize, out: &mut Vec<f64>) -> Result<(), E
             }
             let base = unzigzag(r.read(width));
             let k = r.read(6) as u32;
-            let mut x = reference(prev, d);
-            let mut delta = 0i64;
-            if k == K_ALL_ZERO {
-                for _ in 0..len {
-                    let raw = base.wrapping_shl(shift);
-                    delta = if dod { delta.wrapping_add(raw) } else { raw };
-                    x = x.wrapping_add(delta);
-                    out.push(unscale(x, d));
-                }
-            } else {
-                if k > 62 {
-                    return Err(corrupt("Rice parameter out of range"));
-                }
-                for _ in 0..len {
-                    let w = r.peek();
-                    let q = u64::from((!w).leading_zeros());
-                    let u = if q >= ESCAPE {
-                        r.skip(ESCAPE as u32);
-                        r.read(64)
-                    } else if q as u32 + 1 + k <= 57 {
-                        r.skip(q as u32 + 1 + k);
-                        let rem = if k == 0 {
-                            0
-                        } else {
-                            (w << (q + 1)) >> (64 - k)
-                        };
-                        (q << k) | rem
-                    } else {
-                        r.skip(q as u32 + 1);
-                        (q << k) | r.read(k)
-                    };
-                    let res = if zz { unzigzag(u) } else { u as i64 };
-                    let raw = res.wrapping_add(base).wrapping_shl(shift);
-                    delta = if dod { delta.wrapping_add(raw) } else { raw };
-                    x = x.wrapping_add(delta);
-                    out.push(unscale(x, d));
-                }
+            if k != K_ALL_ZERO && k > 62 {
+                return Err(corrupt("Rice parameter out of range"));
+            }
+            let p = IntBlock {
+                x: reference(prev, d),
+                d,
+                base,
+                shift,
+                k,
+            };
+            // One loop per shape, so the per-value step has no shape branches.
+            match (k == K_ALL_ZERO, zz, dod, d == 0) {
+                (true, _, false, _) => int_block::<false, false, true>(&mut r, dst, p),
+                (true, _, true, _) => int_block::<false, true, true>(&mut r, dst, p),
+                (false, false, false, true) => int_block::<false, false, false>(&mut r, dst, p),
+                (false, false, true, true) => int_block::<false, true, false>(&mut r, dst, p),
+                (false, true, false, true) => int_block::<true, false, false>(&mut r, dst, p),
+                (false, true, true, true) => int_block::<true, true, false>(&mut r, dst, p),
+                (false, false, false, false) => int_block_scaled::<false, false>(&mut r, dst, p),
+                (false, false, true, false) => int_block_scaled::<false, true>(&mut r, dst, p),
+                (false, true, false, false) => int_block_scaled::<true, false>(&mut r, dst, p),
+                (false, true, true, false) => int_block_scaled::<true, true>(&mut r, dst, p),
             }
         } else {
-            for _ in 0..len {
+            for slot in dst.iter_mut() {
                 let w = r.peek();
                 if w >> 63 != 0 {
                     if (w >> 62) & 1 == 0 {
@@ -553,17 +539,81 @@ pub fn decode_values(bytes: &[u8], n: usize, out: &mut Vec<f64>) -> Result<(), E
                 } else {
                     r.skip(1);
                 }
-                out.push(f64::from_bits(prev));
+                *slot = f64::from_bits(prev);
             }
         }
         if r.overrun() {
             return Err(corrupt("truncated"));
         }
-        if let Some(&last) = out.last() {
+        done += len;
+        if let Some(&last) = out.get(done - 1) {
             prev = last.to_bits();
         }
     }
     Ok(())
+}
+
+/// An integer block's parameters, as read from its header.
+#[derive(Clone, Copy)]
+struct IntBlock {
+    x: i64,
+    d: usize,
+    base: i64,
+    shift: u32,
+    k: u32,
+}
+
+#[inline(always)]
+fn rice<const ZZ: bool>(r: &mut BitReader<'_>, k: u32) -> i64 {
+    let w = r.peek();
+    let q = u64::from((!w).leading_zeros());
+    let u = if q >= ESCAPE {
+        r.skip(ESCAPE as u32);
+        r.read(64)
+    } else if q as u32 + 1 + k <= 57 {
+        r.skip(q as u32 + 1 + k);
+        let rem = if k == 0 { 0 } else { (w << (q + 1)) >> (64 - k) };
+        (q << k) | rem
+    } else {
+        r.skip(q as u32 + 1);
+        (q << k) | r.read(k)
+    };
+    if ZZ { unzigzag(u) } else { u as i64 }
+}
+
+/// Integer values with `d == 0` (or a constant block, `ZERO`, at any scale).
+#[inline(always)]
+fn int_block<const ZZ: bool, const DOD: bool, const ZERO: bool>(
+    r: &mut BitReader<'_>,
+    dst: &mut [f64],
+    p: IntBlock,
+) {
+    let (mut x, mut delta) = (p.x, 0i64);
+    for slot in dst.iter_mut() {
+        let res = if ZERO { 0 } else { rice::<ZZ>(r, p.k) };
+        let raw = res.wrapping_add(p.base).wrapping_shl(p.shift);
+        delta = if DOD { delta.wrapping_add(raw) } else { raw };
+        x = x.wrapping_add(delta);
+        *slot = if ZERO { unscale(x, p.d) } else { x as f64 };
+    }
+}
+
+/// Integer values with a decimal scale.
+#[inline(always)]
+fn int_block_scaled<const ZZ: bool, const DOD: bool>(
+    r: &mut BitReader<'_>,
+    dst: &mut [f64],
+    p: IntBlock,
+) {
+    let (mut x, mut delta) = (p.x, 0i64);
+    let div = POW10[p.d];
+    for slot in dst.iter_mut() {
+        let res = rice::<ZZ>(r, p.k);
+        let raw = res.wrapping_add(p.base).wrapping_shl(p.shift);
+        delta = if DOD { delta.wrapping_add(raw) } else { raw };
+        x = x.wrapping_add(delta);
+        *slot = x as f64 / div;
+    }
 }
 
 // === self-contained chunk ===
