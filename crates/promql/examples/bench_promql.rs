@@ -14,7 +14,8 @@
 //!
 //! Run: `cargo run --profile fast -p lookout-promql --example bench_promql`
 //! Size: `LOOKOUT_BENCH_SERIES` (default 10000), `LOOKOUT_BENCH_HOURS` (default 2),
-//! `LOOKOUT_BENCH_RUNS` (default 5). Without `prometheus`/`promtool` on PATH only Lookout's
+//! `LOOKOUT_BENCH_RUNS` (default 5); `LOOKOUT_BENCH_CLASS` runs one class only and
+//! `LOOKOUT_BENCH_BASELINE=0` skips Prometheus (for profiling). Without `prometheus`/`promtool` on PATH only Lookout's
 //! timings are printed (baseline null).
 
 use std::fmt::Write as _;
@@ -481,7 +482,15 @@ fn main() {
     );
 
     let t0 = Instant::now();
-    let prom = match start_prometheus(&dir, &om) {
+    let want_baseline = std::env::var("LOOKOUT_BENCH_BASELINE")
+        .map(|v| v != "0")
+        .unwrap_or(true);
+    let only = std::env::var("LOOKOUT_BENCH_CLASS").ok();
+    let prom = match if want_baseline {
+        start_prometheus(&dir, &om)
+    } else {
+        Err("disabled".into())
+    } {
         Ok(p) => Some(p),
         Err(e) => {
             eprintln!("prometheus baseline unavailable: {e}");
@@ -500,6 +509,9 @@ fn main() {
     // minute, so a subquery's (whole-minute) inner steps never sit on its range's edge either.
     let (q_start, q_end) = (start_s - 1 + 3600 + 30, (end_s - 1) / 60 * 60 - 30);
     for (class, q) in CLASSES {
+        if only.as_deref().is_some_and(|o| o != *class) {
+            continue;
+        }
         let expr = match parse(q) {
             Ok(e) => e,
             Err(e) => {

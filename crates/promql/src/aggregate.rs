@@ -74,7 +74,7 @@ pub(crate) fn eval(ev: &mut Ev, a: &Aggregate) -> Result<Val, Error> {
     let input = ev.eval_vector(&a.expr)?;
     // The group of a label set is computed once per distinct `Arc` (they recur at every step).
     // Input pointers stay unique: every step's vector was materialized before this loop.
-    let mut key_cache: HashMap<*const Labels, usize> = HashMap::new();
+    let mut key_cache: crate::engine::FastMap<*const Labels, usize> = Default::default();
     let mut group_keys: Vec<Arc<Labels>> = Vec::new();
     let mut gid_by_labels: HashMap<Arc<Labels>, usize> = HashMap::new();
     // Per step: the position of each group id in that step's groups (usize::MAX: none yet).
@@ -263,7 +263,14 @@ fn finish(
                 let mut members = g.members;
                 if a.op != AggOp::Limitk {
                     let top = a.op == AggOp::Topk;
-                    members.sort_by(|x, y| k_cmp(step[*x].v, step[*y].v, top));
+                    let cmp =
+                        |x: &usize, y: &usize| k_cmp(step[*x].v, step[*y].v, top).then(x.cmp(y));
+                    // Select the k best first (linear), then order only those.
+                    if k < members.len() {
+                        members.select_nth_unstable_by(k, cmp);
+                        members.truncate(k);
+                    }
+                    members.sort_by(cmp);
                 }
                 members.truncate(k);
                 out.extend(members.into_iter().map(|m| step[m].clone()));

@@ -193,13 +193,71 @@ impl RangeArg {
     }
 }
 
+/// FxHash-style hasher for maps keyed by pointers and small ids (SipHash's DoS resistance buys
+/// nothing there and costs a measurable share of a query).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(*b as u64);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(n as u64);
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(n as u64);
+    }
+}
+
+pub(crate) type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
+
+/// One series of an instant vector, for all steps where it has a value (series-major form,
+/// produced by selectors and range functions; step-major operators transpose it).
+#[derive(Debug, Clone)]
+pub(crate) struct StepSeries {
+    pub labels: Arc<Labels>,
+    pub drop_name: bool,
+    /// (step index, value), steps ascending.
+    pub points: Vec<(u32, f64)>,
+}
+
 /// An evaluated expression, for all steps.
 #[derive(Debug)]
 pub(crate) enum Val {
     Scalar(Vec<f64>),
     Str(String),
+    /// An instant vector, step-major: one vector per step.
     Vector(Vec<Vec<Smp>>),
+    /// An instant vector, series-major.
+    Series(Vec<StepSeries>),
     Matrix(RangeArg),
+}
+
+/// Transposes a series-major vector into one vector per step.
+pub(crate) fn series_to_steps(n: usize, series: Vec<StepSeries>) -> Vec<Vec<Smp>> {
+    let mut out: Vec<Vec<Smp>> = (0..n).map(|_| Vec::with_capacity(series.len())).collect();
+    for s in series {
+        for (i, v) in s.points {
+            out[i as usize].push(Smp {
+                labels: s.labels.clone(),
+                v,
+                drop_name: s.drop_name,
+            });
+        }
+    }
+    out
 }
 
 pub(crate) struct Ev<'a> {
@@ -312,10 +370,17 @@ impl<'a> Ev<'a> {
                         }
                         Val::Vector(vs)
                     }
+                    Val::Series(mut ss) => {
+                        for s in &mut ss {
+                            s.points.iter_mut().for_each(|p| p.1 = -p.1);
+                            s.drop_name = true;
+                        }
+                        Val::Series(ss)
+                    }
                     other => other,
                 })
             }
-            Expr::Vector(vs) => Ok(Val::Vector(self.eval_selector(vs, false)?)),
+            Expr::Vector(vs) => Ok(Val::Series(self.eval_selector(vs, false)?)),
             Expr::Matrix(_) | Expr::Subquery(_) => Ok(Val::Matrix(self.eval_range_arg(e)?)),
             Expr::Binary(b) => self.eval_binary(b),
             Expr::Call(c) => functions::call(self, c),
@@ -326,6 +391,7 @@ impl<'a> Ev<'a> {
     pub fn eval_vector(&mut self, e: &Expr) -> Result<Vec<Vec<Smp>>, Error> {
         match self.eval(e)? {
             Val::Vector(v) => Ok(v),
+            Val::Series(s) => Ok(series_to_steps(self.n, s)),
             _ => Err(Error::exec(format!(
                 "expected instant vector, got {}",
                 e.value_type().name()
@@ -358,7 +424,7 @@ impl<'a> Ev<'a> {
         &mut self,
         vs: &VectorSelector,
         timestamps: bool,
-    ) -> Result<Vec<Vec<Smp>>, Error> {
+    ) -> Result<Vec<StepSeries>, Error> {
         let offset = vs.offset.as_ref().map(|d| self.duration_ms(d)).unwrap_or(0);
         let at = self.at_time(&vs.at);
         let eval_t = |ts: i64| at.unwrap_or(ts) - offset;
@@ -366,7 +432,7 @@ impl<'a> Ev<'a> {
         let lookback = self.engine.lookback_delta_ms;
         let mint = first - lookback + 1;
         let series = self.q.select(&vs.matchers, mint, last)?;
-        let mut out: Vec<Vec<Smp>> = (0..self.n).map(|_| Vec::new()).collect();
+        let mut out: Vec<StepSeries> = Vec::with_capacity(series.len());
         let mut buf = Vec::new();
         for s in series {
             self.check_cancel()?;
@@ -376,9 +442,9 @@ impl<'a> Ev<'a> {
                 continue;
             }
             self.add_samples(buf.len())?;
-            let labels = Arc::new(s.labels);
+            let mut points = Vec::with_capacity(self.n.min(buf.len() + 1));
             let mut j = 0;
-            for (i, step) in out.iter_mut().enumerate() {
+            for i in 0..self.n {
                 let t = eval_t(self.start + i as i64 * self.interval);
                 while j < buf.len() && buf[j].0 <= t {
                     j += 1;
@@ -391,10 +457,13 @@ impl<'a> Ev<'a> {
                     continue;
                 }
                 let v = if timestamps { st as f64 / 1000.0 } else { sv };
-                step.push(Smp {
-                    labels: labels.clone(),
-                    v,
+                points.push((i as u32, v));
+            }
+            if !points.is_empty() {
+                out.push(StepSeries {
+                    labels: Arc::new(s.labels),
                     drop_name: false,
+                    points,
                 });
             }
         }
@@ -495,7 +564,7 @@ impl<'a> Ev<'a> {
         let mut series: Vec<RangeSeries> = Vec::new();
         match val {
             Val::Vector(steps) => {
-                let mut index: HashMap<*const Labels, usize> = HashMap::new();
+                let mut index: FastMap<*const Labels, usize> = FastMap::default();
                 let mut total = 0;
                 for (i, step_samples) in steps.iter().enumerate() {
                     let t = sub.start + i as i64 * sub.interval;
@@ -533,6 +602,35 @@ impl<'a> Ev<'a> {
                 series = merged;
                 self.add_samples(total)?;
             }
+            Val::Series(ss) => {
+                let mut total = 0;
+                let mut by_labels: HashMap<Labels, usize> = HashMap::new();
+                for s in ss {
+                    total += s.points.len();
+                    let points: Vec<(i64, f64)> = s
+                        .points
+                        .iter()
+                        .map(|(i, v)| (sub.start + *i as i64 * sub.interval, *v))
+                        .collect();
+                    match by_labels.get(&*s.labels) {
+                        Some(&k) => {
+                            let m: &mut RangeSeries = &mut series[k];
+                            m.points.extend(points);
+                            m.points.sort_by_key(|p| p.0);
+                            m.drop_name |= s.drop_name;
+                        }
+                        None => {
+                            by_labels.insert((*s.labels).clone(), series.len());
+                            series.push(RangeSeries {
+                                labels: s.labels,
+                                points,
+                                drop_name: s.drop_name,
+                            });
+                        }
+                    }
+                }
+                self.add_samples(total)?;
+            }
             Val::Scalar(vals) => {
                 let points = vals
                     .iter()
@@ -556,6 +654,29 @@ impl<'a> Ev<'a> {
     fn eval_binary(&mut self, b: &Binary) -> Result<Val, Error> {
         let lhs = self.eval(&b.lhs)?;
         let rhs = self.eval(&b.rhs)?;
+        let n = self.n;
+        let steps = |v: Val| match v {
+            Val::Series(s) => Val::Vector(series_to_steps(n, s)),
+            other => other,
+        };
+        let (lhs, rhs) = match (lhs, rhs) {
+            // A vector and a scalar combine series by series, no transposition needed.
+            (Val::Series(mut ls), Val::Scalar(r)) => {
+                for s in &mut ls {
+                    series_scalar(b, s, &r, false);
+                }
+                ls.retain(|s| !s.points.is_empty());
+                return Ok(Val::Series(ls));
+            }
+            (Val::Scalar(l), Val::Series(mut rs)) => {
+                for s in &mut rs {
+                    series_scalar(b, s, &l, true);
+                }
+                rs.retain(|s| !s.points.is_empty());
+                return Ok(Val::Series(rs));
+            }
+            (l, r) => (steps(l), steps(r)),
+        };
         match (lhs, rhs) {
             (Val::Scalar(l), Val::Scalar(r)) => {
                 let out = l
@@ -622,6 +743,7 @@ impl<'a> Ev<'a> {
                 v: v.first().copied().unwrap_or(f64::NAN),
             },
             Val::Str(s) => Value::String { t, v: s },
+            Val::Series(ss) => return self.to_instant(Val::Vector(series_to_steps(self.n, ss))),
             Val::Vector(mut steps) => {
                 let step = steps.pop().unwrap_or_default();
                 let out: Vec<Sample> = step
@@ -689,7 +811,7 @@ impl<'a> Ev<'a> {
                 // Series are found by label-set pointer first (each `Arc` recurs at every step),
                 // then merged by their final labels (names dropped late may make two one).
                 // Iterating by reference keeps every `Arc` alive, so pointers stay unique.
-                let mut by_ptr: HashMap<(*const Labels, bool), usize> = HashMap::new();
+                let mut by_ptr: FastMap<(*const Labels, bool), usize> = FastMap::default();
                 let mut index: HashMap<Labels, usize> = HashMap::new();
                 let mut series: Vec<(Series, i64)> = Vec::new();
                 for (i, step) in steps.iter().enumerate() {
@@ -741,6 +863,40 @@ impl<'a> Ev<'a> {
                 out.sort_by(|a, b| a.labels.cmp(&b.labels));
                 Ok(Value::Matrix(out))
             }
+            Val::Series(ss) => {
+                let mut index: HashMap<Labels, usize> = HashMap::with_capacity(ss.len());
+                let mut out: Vec<Series> = Vec::with_capacity(ss.len());
+                for s in ss.into_iter().filter(|s| !s.points.is_empty()) {
+                    let labels = if s.drop_name {
+                        drop_metric_name(&s.labels)
+                    } else {
+                        (*s.labels).clone()
+                    };
+                    let points: Vec<(i64, f64)> = s
+                        .points
+                        .iter()
+                        .map(|(i, v)| (self.ts(*i as usize), *v))
+                        .collect();
+                    match index.get(&labels) {
+                        Some(&k) => {
+                            let m = &mut out[k];
+                            m.points.extend(points);
+                            m.points.sort_by_key(|p| p.0);
+                            if m.points.windows(2).any(|w| w[0].0 == w[1].0) {
+                                return Err(Error::exec(
+                                    "vector cannot contain metrics with the same labelset",
+                                ));
+                            }
+                        }
+                        None => {
+                            index.insert(labels.clone(), out.len());
+                            out.push(Series { labels, points });
+                        }
+                    }
+                }
+                out.sort_by(|a, b| a.labels.cmp(&b.labels));
+                Ok(Value::Matrix(out))
+            }
             Val::Str(_) | Val::Matrix(_) => Err(Error::exec(
                 "invalid expression type for range query, must be Scalar or instant Vector",
             )),
@@ -775,6 +931,32 @@ fn is_arithmetic(op: BinOp) -> bool {
     )
 }
 
+fn series_scalar(b: &Binary, s: &mut StepSeries, scalars: &[f64], swap: bool) {
+    let mut dropped = false;
+    s.points.retain_mut(|p| {
+        let scalar = scalars[p.0 as usize];
+        let (l, r) = if swap { (scalar, p.1) } else { (p.1, scalar) };
+        let (mut v, keep) = scalar_binop(b.op, l, r);
+        if b.op.is_comparison() && swap {
+            v = r;
+        }
+        if b.return_bool {
+            p.1 = if keep { 1.0 } else { 0.0 };
+            dropped = true;
+            return true;
+        }
+        if !keep {
+            return false;
+        }
+        p.1 = v;
+        true
+    });
+    let _ = dropped;
+    if b.return_bool || is_arithmetic(b.op) {
+        s.drop_name = true;
+    }
+}
+
 fn vector_scalar(b: &Binary, step: &mut Vec<Smp>, scalar: f64, swap: bool) {
     step.retain_mut(|s| {
         let (l, r) = if swap { (scalar, s.v) } else { (s.v, scalar) };
@@ -804,9 +986,9 @@ fn vector_scalar(b: &Binary, step: &mut Vec<Smp>, scalar: f64, swap: bool) {
 pub(crate) struct SigCache {
     on: bool,
     labels: Vec<String>,
-    ids: HashMap<*const Labels, u32>,
+    ids: FastMap<*const Labels, u32>,
     interned: HashMap<Vec<(String, String)>, u32>,
-    results: HashMap<(*const Labels, *const Labels), (Arc<Labels>, u32)>,
+    results: FastMap<(*const Labels, *const Labels), (Arc<Labels>, u32)>,
     result_ids: HashMap<Labels, u32>,
 }
 
@@ -815,9 +997,9 @@ impl SigCache {
         SigCache {
             on: m.on,
             labels: m.labels.clone(),
-            ids: HashMap::new(),
+            ids: FastMap::default(),
             interned: HashMap::new(),
-            results: HashMap::new(),
+            results: FastMap::default(),
             result_ids: HashMap::new(),
         }
     }
@@ -868,14 +1050,16 @@ fn vector_and(ls: Vec<Smp>, rs: &[Smp], sigs: &mut SigCache) -> Vec<Smp> {
     if rs.is_empty() {
         return Vec::new();
     }
-    let right: std::collections::HashSet<u32> = rs.iter().map(|s| sigs.sig(&s.labels)).collect();
+    let right: std::collections::HashSet<u32, std::hash::BuildHasherDefault<FastHasher>> =
+        rs.iter().map(|s| sigs.sig(&s.labels)).collect();
     ls.into_iter()
         .filter(|s| right.contains(&sigs.sig(&s.labels)))
         .collect()
 }
 
 fn vector_or(mut ls: Vec<Smp>, rs: Vec<Smp>, sigs: &mut SigCache) -> Vec<Smp> {
-    let left: std::collections::HashSet<u32> = ls.iter().map(|s| sigs.sig(&s.labels)).collect();
+    let left: std::collections::HashSet<u32, std::hash::BuildHasherDefault<FastHasher>> =
+        ls.iter().map(|s| sigs.sig(&s.labels)).collect();
     for s in rs {
         if !left.contains(&sigs.sig(&s.labels)) {
             ls.push(s);
@@ -885,7 +1069,8 @@ fn vector_or(mut ls: Vec<Smp>, rs: Vec<Smp>, sigs: &mut SigCache) -> Vec<Smp> {
 }
 
 fn vector_unless(ls: Vec<Smp>, rs: &[Smp], sigs: &mut SigCache) -> Vec<Smp> {
-    let right: std::collections::HashSet<u32> = rs.iter().map(|s| sigs.sig(&s.labels)).collect();
+    let right: std::collections::HashSet<u32, std::hash::BuildHasherDefault<FastHasher>> =
+        rs.iter().map(|s| sigs.sig(&s.labels)).collect();
     ls.into_iter()
         .filter(|s| !right.contains(&sigs.sig(&s.labels)))
         .collect()
@@ -932,7 +1117,7 @@ fn vector_binop(
     }
     let swapped = m.card == Cardinality::OneToMany;
     let (many, one) = if swapped { (rs, ls) } else { (ls, rs) };
-    let mut one_by_sig: HashMap<u32, usize> = HashMap::with_capacity(one.len());
+    let mut one_by_sig: FastMap<u32, usize> = FastMap::default();
     for (i, s) in one.iter().enumerate() {
         let sig = sigs.sig(&s.labels);
         if let Some(&prev) = one_by_sig.get(&sig) {
@@ -950,7 +1135,7 @@ fn vector_binop(
         }
         one_by_sig.insert(sig, i);
     }
-    let mut matched: HashMap<u32, Option<std::collections::HashSet<u32>>> = HashMap::new();
+    let mut matched: FastMap<u32, Option<std::collections::HashSet<u32>>> = FastMap::default();
     let mut out = Vec::new();
     for s in many {
         let sig = sigs.sig(&s.labels);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use lookout_tsdb::{Labels, METRIC_NAME, MatchOp};
 
 use crate::ast::{Call, Expr, Span, ValueType, format_go_float};
-use crate::engine::{Ev, RangeArg, Smp, Val, drop_metric_name};
+use crate::engine::{Ev, RangeArg, Smp, StepSeries, Val, drop_metric_name};
 use crate::error::Error;
 
 /// Everything a range function sees for one series at one step.
@@ -236,16 +236,25 @@ pub(crate) fn call(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
         )));
     };
     match f.imp {
-        Imp::Math(m) => {
-            let mut v = ev.eval_vector(&c.args[0])?;
-            for step in &mut v {
-                for s in step {
-                    s.v = m(s.v);
+        Imp::Math(m) => match ev.eval(&c.args[0])? {
+            Val::Series(mut ss) => {
+                for s in &mut ss {
+                    s.points.iter_mut().for_each(|p| p.1 = m(p.1));
                     s.drop_name = true;
                 }
+                Ok(Val::Series(ss))
             }
-            Ok(Val::Vector(v))
-        }
+            Val::Vector(mut v) => {
+                for step in &mut v {
+                    for s in step {
+                        s.v = m(s.v);
+                        s.drop_name = true;
+                    }
+                }
+                Ok(Val::Vector(v))
+            }
+            _ => Err(Error::exec("expected instant vector")),
+        },
         Imp::Range(r) => range_call(ev, c, r, f.keeps_name),
         Imp::Custom(g) => g(ev, c),
     }
@@ -265,7 +274,7 @@ fn range_call(ev: &mut Ev, c: &Call, f: RangeFn, keeps_name: bool) -> Result<Val
     let Some(arg) = arg else {
         return Err(Error::exec("missing range vector argument"));
     };
-    Ok(Val::Vector(apply_range(ev, &arg, &params, keeps_name, f)))
+    Ok(Val::Series(apply_range(ev, &arg, &params, keeps_name, f)))
 }
 
 pub(crate) fn apply_range(
@@ -274,12 +283,13 @@ pub(crate) fn apply_range(
     params: &[Vec<f64>],
     keeps_name: bool,
     f: RangeFn,
-) -> Vec<Vec<Smp>> {
-    let mut out: Vec<Vec<Smp>> = (0..ev.n).map(|_| Vec::new()).collect();
+) -> Vec<StepSeries> {
+    let mut out = Vec::with_capacity(arg.series.len());
     for s in &arg.series {
         let (mut lo, mut hi) = (0, 0);
         let pts = &s.points;
-        for (i, step) in out.iter_mut().enumerate() {
+        let mut points = Vec::new();
+        for i in 0..ev.n {
             let ts = ev.ts(i);
             let end = arg.window_end(ts);
             let start = end - arg.range;
@@ -307,15 +317,29 @@ pub(crate) fn apply_range(
                 params: [p(0), p(1)],
             };
             if let Some(v) = f(&pts[lo..hi], &ctx) {
-                step.push(Smp {
-                    labels: s.labels.clone(),
-                    v,
-                    drop_name: if keeps_name { s.drop_name } else { true },
-                });
+                points.push((i as u32, v));
             }
+        }
+        if !points.is_empty() {
+            out.push(StepSeries {
+                labels: s.labels.clone(),
+                drop_name: if keeps_name { s.drop_name } else { true },
+                points,
+            });
         }
     }
     out
+}
+
+/// Which steps have at least one sample in a series-major vector.
+fn steps_present(n: usize, ss: &[StepSeries]) -> Vec<bool> {
+    let mut present = vec![false; n];
+    for s in ss {
+        for (i, _) in &s.points {
+            present[*i as usize] = true;
+        }
+    }
+    present
 }
 
 /// Go's `math.Max`/`math.Min`: NaN wins.
@@ -375,13 +399,13 @@ fn rate_like(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
             if !["_total", "_sum", "_count", "_bucket"]
                 .iter()
                 .any(|suf| name.ends_with(suf))
-                && out.iter().any(|step| !step.is_empty())
+                && !out.is_empty()
             {
                 ev.info(span, format!("metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"));
             }
         }
     }
-    Ok(Val::Vector(out))
+    Ok(Val::Series(out))
 }
 
 fn extrapolated_rate(
@@ -631,12 +655,12 @@ fn quantile_over_time(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
         let mut vals: Vec<f64> = w.iter().map(|p| p.1).collect();
         Some(quantile(c.params[0], &mut vals))
     });
-    for (i, step) in out.iter().enumerate() {
-        if !step.is_empty() {
+    for (i, present) in steps_present(ev.n, &out).into_iter().enumerate() {
+        if present {
             quantile_warning(ev, q[i], c.args[0].span());
         }
     }
-    Ok(Val::Vector(out))
+    Ok(Val::Series(out))
 }
 
 // === mad_over_time(v range-vector) ===
@@ -671,7 +695,7 @@ fn double_exponential_smoothing(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
             )));
         }
     }
-    Ok(Val::Vector(apply_range(
+    Ok(Val::Series(apply_range(
         ev,
         &arg,
         &[sf, tf],
@@ -743,13 +767,13 @@ fn absent(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
 
 fn absent_over_time(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
     let arg = ev.eval_range_arg(&c.args[0])?;
-    let present = apply_range(ev, &arg, &[], false, |_, _| Some(1.0));
+    let present = steps_present(ev.n, &apply_range(ev, &arg, &[], false, |_, _| Some(1.0)));
     let labels = Arc::new(absent_labels(&c.args[0]));
     Ok(Val::Vector(
         present
             .into_iter()
-            .map(|step| {
-                if step.is_empty() {
+            .map(|present| {
+                if !present {
                     vec![Smp {
                         labels: labels.clone(),
                         v: 1.0,
@@ -865,7 +889,11 @@ fn timestamp(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
         arg = &p.expr;
     }
     let mut v = if let Expr::Vector(vs) = arg {
-        ev.eval_selector(vs, true)?
+        let mut ss = ev.eval_selector(vs, true)?;
+        for s in &mut ss {
+            s.drop_name = true;
+        }
+        return Ok(Val::Series(ss));
     } else {
         let mut v = ev.eval_vector(arg)?;
         for (i, step) in v.iter_mut().enumerate() {
