@@ -489,11 +489,15 @@ impl<'a> Ev<'a> {
                 let mint = first - range + 1;
                 let selected = self.q.select(&vs.matchers, mint, last)?;
                 let mut series = Vec::with_capacity(selected.len());
+                // Read into one scratch buffer, then copy out at the exact size: one allocation
+                // per series instead of a growing vector's several.
+                let mut scratch = Vec::new();
                 for s in selected {
                     self.check_cancel()?;
-                    let mut points = Vec::new();
-                    self.q.samples(s.id, mint, last, &mut points)?;
-                    points.retain(|p| !is_stale_nan(p.1));
+                    scratch.clear();
+                    self.q.samples(s.id, mint, last, &mut scratch)?;
+                    let mut points = Vec::with_capacity(scratch.len());
+                    points.extend(scratch.iter().filter(|p| !is_stale_nan(p.1)));
                     self.add_samples(points.len())?;
                     series.push(RangeSeries {
                         labels: Arc::new(s.labels),

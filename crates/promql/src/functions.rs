@@ -386,12 +386,7 @@ fn scalar2(ev: &mut Ev, c: &Call, f: fn(f64, f64) -> f64) -> Result<Val, Error> 
 fn rate_like(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
     let arg = ev.eval_range_arg(&c.args[0])?;
     let is_rate = c.func.name == "rate";
-    let f: RangeFn = if is_rate {
-        |w, c| extrapolated_rate(w, c, true, true)
-    } else {
-        |w, c| extrapolated_rate(w, c, true, false)
-    };
-    let out = apply_range(ev, &arg, &[], false, f);
+    let out = counter_rate(ev, &arg, is_rate);
     // Prometheus hints when a counter function reads something that is not named like a counter.
     let span = c.args[0].span();
     for s in &arg.series {
@@ -417,18 +412,36 @@ fn extrapolated_rate(
     if w.len() < 2 {
         return None;
     }
-    let (first_t, first_v) = w[0];
-    let (last_t, last_v) = w[w.len() - 1];
-    let mut result = last_v - first_v;
+    let mut result = w[w.len() - 1].1 - w[0].1;
     if is_counter {
-        let mut prev = first_v;
-        for &(_, v) in &w[1..] {
-            if v < prev {
-                result += prev;
-            }
-            prev = v;
-        }
+        result += reset_correction(w);
     }
+    Some(extrapolate(w, result, c, is_counter, is_rate))
+}
+
+/// What counter resets add to `last - first`: each value before a drop, in order.
+fn reset_correction(w: &[(i64, f64)]) -> f64 {
+    let mut add = 0.0;
+    let mut prev = w[0].1;
+    for &(_, v) in &w[1..] {
+        if v < prev {
+            add += prev;
+        }
+        prev = v;
+    }
+    add
+}
+
+/// Prometheus's extrapolation of a delta over the samples `w` to the window's edges.
+fn extrapolate(
+    w: &[(i64, f64)],
+    result: f64,
+    c: &RangeCtx,
+    is_counter: bool,
+    is_rate: bool,
+) -> f64 {
+    let (first_t, first_v) = w[0];
+    let last_t = w[w.len() - 1].0;
     let mut to_start = (first_t - c.start) as f64 / 1000.0;
     let mut to_end = (c.end - last_t) as f64 / 1000.0;
     let sampled = (last_t - first_t) as f64 / 1000.0;
@@ -454,7 +467,62 @@ fn extrapolated_rate(
     if is_rate {
         factor /= c.range as f64 / 1000.0;
     }
-    Some(result * factor)
+    result * factor
+}
+
+/// `rate`/`increase` for every series and step. A prefix count of resets lets a window without
+/// any skip the per-sample scan (the sum is then exactly `last - first`, as in Prometheus).
+fn counter_rate(ev: &Ev, arg: &RangeArg, is_rate: bool) -> Vec<StepSeries> {
+    let mut out = Vec::with_capacity(arg.series.len());
+    let mut resets: Vec<u32> = Vec::new();
+    for s in &arg.series {
+        let pts = &s.points;
+        resets.clear();
+        let mut count = 0;
+        for (k, p) in pts.iter().enumerate() {
+            if k > 0 && p.1 < pts[k - 1].1 {
+                count += 1;
+            }
+            resets.push(count);
+        }
+        let (mut lo, mut hi) = (0, 0);
+        let mut points = Vec::new();
+        for i in 0..ev.n {
+            let ts = ev.ts(i);
+            let end = arg.window_end(ts);
+            let start = end - arg.range;
+            while hi < pts.len() && pts[hi].0 <= end {
+                hi += 1;
+            }
+            while lo < hi && pts[lo].0 <= start {
+                lo += 1;
+            }
+            if hi < lo + 2 {
+                continue;
+            }
+            let w = &pts[lo..hi];
+            let mut result = w[w.len() - 1].1 - w[0].1;
+            if resets[hi - 1] != resets[lo] {
+                result += reset_correction(w);
+            }
+            let ctx = RangeCtx {
+                start,
+                end,
+                ts,
+                range: arg.range,
+                params: [f64::NAN; 2],
+            };
+            points.push((i as u32, extrapolate(w, result, &ctx, true, is_rate)));
+        }
+        if !points.is_empty() {
+            out.push(StepSeries {
+                labels: s.labels.clone(),
+                drop_name: true,
+                points,
+            });
+        }
+    }
+    out
 }
 
 // === irate(v range-vector), idelta(v range-vector) ===
