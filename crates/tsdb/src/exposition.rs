@@ -380,7 +380,10 @@ fn unescape_help(s: &str) -> Cow<'_, str> {
 fn parse_value(s: &str) -> Option<f64> {
     // Plain decimals are most values: the slow checks only run for the rest.
     let b = s.as_bytes();
-    if !b.is_empty() && b.iter().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'-' | b'+' | b'e' | b'E')) {
+    if !b.is_empty()
+        && b.iter()
+            .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'-' | b'+' | b'e' | b'E'))
+    {
         return s.parse().ok();
     }
     if s.eq_ignore_ascii_case("nan") {
