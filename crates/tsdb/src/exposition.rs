@@ -56,6 +56,17 @@ pub struct Sample<'a> {
     pub value: f64,
     /// Milliseconds. The text format writes milliseconds; OpenMetrics writes seconds (converted).
     pub timestamp: Option<i64>,
+    /// An OpenMetrics exemplar written after the sample.
+    pub exemplar: Option<Exemplar<'a>>,
+}
+
+/// An OpenMetrics exemplar (`# {trace_id="..."} 0.5 1700000000`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exemplar<'a> {
+    pub labels: Vec<(&'a str, Cow<'a, str>)>,
+    pub value: f64,
+    /// Milliseconds.
+    pub timestamp: Option<i64>,
 }
 
 /// One meaningful line of a body.
@@ -88,6 +99,7 @@ pub enum ParseErrorKind {
     InvalidType(String),
     TrailingGarbage,
     ContentAfterEof,
+    InvalidExemplar,
 }
 
 impl fmt::Display for ParseError {
@@ -104,6 +116,7 @@ impl fmt::Display for ParseError {
             ParseErrorKind::InvalidType(v) => write!(f, "invalid metric type {v:?}"),
             ParseErrorKind::TrailingGarbage => f.write_str("unexpected text after the sample"),
             ParseErrorKind::ContentAfterEof => f.write_str("content after # EOF"),
+            ParseErrorKind::InvalidExemplar => f.write_str("invalid exemplar"),
         }
     }
 }
@@ -187,75 +200,52 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_sample(&mut self, line: &'a str) -> Result<Sample<'a>, ParseErrorKind> {
-        let name_end = line
-            .find(|c: char| c == '{' || c == ' ' || c == '\t')
-            .unwrap_or(line.len());
+        let name_end = line.find(['{', ' ', '\t']).unwrap_or(line.len());
         let name = &line[..name_end];
         if !is_metric_name(name) {
             return Err(ParseErrorKind::InvalidMetricName);
         }
-        let mut rest = &line[name_end..];
-        let mut labels = Vec::new();
-        if let Some(r) = rest.strip_prefix('{') {
-            rest = r;
-            loop {
-                rest = rest.trim_start_matches([' ', '\t']);
-                if let Some(r) = rest.strip_prefix('}') {
-                    rest = r;
-                    break;
-                }
-                let n_end = rest
-                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                    .unwrap_or(rest.len());
-                let lname = &rest[..n_end];
-                if !is_label_name(lname) {
-                    return Err(ParseErrorKind::InvalidLabelName);
-                }
-                rest = rest[n_end..].trim_start_matches([' ', '\t']);
-                rest = rest
-                    .strip_prefix('=')
-                    .ok_or(ParseErrorKind::ExpectedChar('='))?;
-                rest = rest.trim_start_matches([' ', '\t']);
-                rest = rest
-                    .strip_prefix('"')
-                    .ok_or(ParseErrorKind::ExpectedChar('"'))?;
-                let (value, r) = label_value(rest)?;
-                labels.push((lname, value));
-                rest = r.trim_start_matches([' ', '\t']);
-                if let Some(r) = rest.strip_prefix(',') {
-                    rest = r;
-                } else if !rest.starts_with('}') {
-                    return Err(ParseErrorKind::ExpectedChar('}'));
-                }
-            }
-        }
+        let (labels, rest) = match line[name_end..].strip_prefix('{') {
+            Some(r) => parse_labels(r)?,
+            None => (Vec::new(), &line[name_end..]),
+        };
         let series = &line[..line.len() - rest.len()];
         let rest = rest.trim_start_matches([' ', '\t']);
         let (value_s, rest) = split_word(rest);
         let value =
             parse_value(value_s).ok_or_else(|| ParseErrorKind::InvalidValue(value_s.to_owned()))?;
-        let rest = rest.trim_start_matches([' ', '\t']);
-        let (ts_s, rest) = split_word(rest);
-        let timestamp = if ts_s.is_empty() {
-            None
-        } else if self.openmetrics {
-            let secs: f64 = ts_s
-                .parse()
-                .map_err(|_| ParseErrorKind::InvalidTimestamp(ts_s.to_owned()))?;
-            if !secs.is_finite() {
-                return Err(ParseErrorKind::InvalidTimestamp(ts_s.to_owned()));
-            }
-            Some((secs * 1000.0).round() as i64)
-        } else {
-            Some(
-                ts_s.parse()
-                    .map_err(|_| ParseErrorKind::InvalidTimestamp(ts_s.to_owned()))?,
-            )
-        };
-        let rest = rest.trim_start_matches([' ', '\t']);
-        // OpenMetrics exemplars (`# {...} v [t]`) are accepted and dropped.
+        let mut rest = rest.trim_start_matches([' ', '\t']);
+        let mut timestamp = None;
         if !rest.is_empty() && !(self.openmetrics && rest.starts_with('#')) {
-            return Err(ParseErrorKind::TrailingGarbage);
+            let (ts_s, r) = split_word(rest);
+            timestamp = Some(parse_timestamp(ts_s, self.openmetrics)?);
+            rest = r.trim_start_matches([' ', '\t']);
+        }
+        let mut exemplar = None;
+        if !rest.is_empty() {
+            // Only OpenMetrics has exemplars: `# {labels} value [timestamp]`.
+            let Some(r) = rest.strip_prefix('#').filter(|_| self.openmetrics) else {
+                return Err(ParseErrorKind::TrailingGarbage);
+            };
+            let r = r.trim_start_matches([' ', '\t']);
+            let r = r.strip_prefix('{').ok_or(ParseErrorKind::InvalidExemplar)?;
+            let (ex_labels, r) = parse_labels(r).map_err(|_| ParseErrorKind::InvalidExemplar)?;
+            let (v, r) = split_word(r.trim_start_matches([' ', '\t']));
+            let ex_value = parse_value(v).ok_or(ParseErrorKind::InvalidExemplar)?;
+            let (t, r) = split_word(r.trim_start_matches([' ', '\t']));
+            let ex_ts = if t.is_empty() {
+                None
+            } else {
+                Some(parse_timestamp(t, true).map_err(|_| ParseErrorKind::InvalidExemplar)?)
+            };
+            if !r.trim().is_empty() {
+                return Err(ParseErrorKind::TrailingGarbage);
+            }
+            exemplar = Some(Exemplar {
+                labels: ex_labels,
+                value: ex_value,
+                timestamp: ex_ts,
+            });
         }
         Ok(Sample {
             name,
@@ -263,7 +253,58 @@ impl<'a> Parser<'a> {
             labels,
             value,
             timestamp,
+            exemplar,
         })
+    }
+}
+
+/// Label pairs after the opening `{`; returns them and the text after the closing `}`.
+#[allow(clippy::type_complexity)]
+fn parse_labels(mut rest: &str) -> Result<(Vec<(&str, Cow<'_, str>)>, &str), ParseErrorKind> {
+    let mut labels = Vec::new();
+    loop {
+        rest = rest.trim_start_matches([' ', '\t']);
+        if let Some(r) = rest.strip_prefix('}') {
+            return Ok((labels, r));
+        }
+        let n_end = rest
+            .bytes()
+            .position(|c| !(c.is_ascii_alphanumeric() || c == b'_'))
+            .unwrap_or(rest.len());
+        let lname = &rest[..n_end];
+        if !is_label_name(lname) {
+            return Err(ParseErrorKind::InvalidLabelName);
+        }
+        rest = rest[n_end..].trim_start_matches([' ', '\t']);
+        rest = rest
+            .strip_prefix('=')
+            .ok_or(ParseErrorKind::ExpectedChar('='))?;
+        rest = rest.trim_start_matches([' ', '\t']);
+        rest = rest
+            .strip_prefix('"')
+            .ok_or(ParseErrorKind::ExpectedChar('"'))?;
+        let (value, r) = label_value(rest)?;
+        labels.push((lname, value));
+        rest = r.trim_start_matches([' ', '\t']);
+        if let Some(r) = rest.strip_prefix(',') {
+            rest = r;
+        } else if !rest.starts_with('}') {
+            return Err(ParseErrorKind::ExpectedChar('}'));
+        }
+    }
+}
+
+/// Milliseconds from a timestamp: integer ms in the text format, float seconds in OpenMetrics.
+fn parse_timestamp(s: &str, openmetrics: bool) -> Result<i64, ParseErrorKind> {
+    let bad = || ParseErrorKind::InvalidTimestamp(s.to_owned());
+    if openmetrics {
+        let secs: f64 = s.parse().map_err(|_| bad())?;
+        if !secs.is_finite() || secs.abs() > 9.2e15 {
+            return Err(bad());
+        }
+        Ok((secs * 1000.0).round() as i64)
+    } else {
+        s.parse().map_err(|_| bad())
     }
 }
 
@@ -451,6 +492,20 @@ mod tests {
             panic!("not a sample")
         };
         assert_eq!(s.timestamp, Some(1500));
+        assert_eq!(s.exemplar.as_ref().map(|e| e.value), Some(1.0));
         assert!(Parser::openmetrics("# EOF\nx 1\n").any(|e| e.is_err()));
+        // An exemplar without a sample timestamp, and `_created` series, are samples too.
+        let body = "c_total 3 # {trace_id=\"a\"} 1 1.25\nc_created 1700000000\n# EOF\n";
+        let v: Vec<_> = Parser::openmetrics(body).collect::<Result<_, _>>().unwrap();
+        let Entry::Sample(s) = &v[0] else {
+            panic!("not a sample")
+        };
+        assert_eq!(
+            (s.timestamp, s.exemplar.as_ref().and_then(|e| e.timestamp)),
+            (None, Some(1250))
+        );
+        assert!(matches!(&v[1], Entry::Sample(s) if s.name == "c_created"));
+        assert!(Parser::openmetrics("x 1 # nope\n").any(|e| e.is_err()));
+        assert!(Parser::new("x 1 # {a=\"b\"} 1\n").any(|e| e.is_err()));
     }
 }

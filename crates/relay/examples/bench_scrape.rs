@@ -1,0 +1,2 @@
+//! Scrape benchmark (placeholder until written below).
+fn main() {}
