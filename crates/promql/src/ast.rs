@@ -135,6 +135,10 @@ pub enum BinOp {
     Mod,
     Pow,
     Atan2,
+    /// `</`, native histograms only.
+    TrimUpper,
+    /// `>/`, native histograms only.
+    TrimLower,
     Eql,
     Neq,
     Gtr,
@@ -156,6 +160,8 @@ impl BinOp {
             BinOp::Mod => "%",
             BinOp::Pow => "^",
             BinOp::Atan2 => "atan2",
+            BinOp::TrimUpper => "</",
+            BinOp::TrimLower => ">/",
             BinOp::Eql => "==",
             BinOp::Neq => "!=",
             BinOp::Gtr => ">",
@@ -183,7 +189,12 @@ impl BinOp {
             BinOp::And | BinOp::Unless => 2,
             BinOp::Eql | BinOp::Neq | BinOp::Gtr | BinOp::Lss | BinOp::Gte | BinOp::Lte => 3,
             BinOp::Add | BinOp::Sub => 4,
-            BinOp::Mul | BinOp::Div | BinOp::Mod | BinOp::Atan2 => 5,
+            BinOp::Mul
+            | BinOp::Div
+            | BinOp::Mod
+            | BinOp::Atan2
+            | BinOp::TrimUpper
+            | BinOp::TrimLower => 5,
             BinOp::Pow => 7,
         }
     }
@@ -211,6 +222,11 @@ pub struct VectorMatching {
     pub on: bool,
     /// Labels copied from the "one" side with `group_left(...)`/`group_right(...)`.
     pub include: Vec<String>,
+    /// `fill_left(v)` / `fill(v)`: value for a missing left-hand sample (the "many" side once
+    /// `group_right` swapped the sides, as Prometheus evaluates it).
+    pub fill_left: Option<f64>,
+    /// `fill_right(v)` / `fill(v)`: value for a missing right-hand ("one" side) sample.
+    pub fill_right: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -742,6 +758,19 @@ impl fmt::Display for Expr {
                             f.write_str(")")?;
                         }
                         _ => {}
+                    }
+                    match (m.fill_left, m.fill_right) {
+                        (Some(l), Some(r)) if l.to_bits() == r.to_bits() => {
+                            write!(f, " fill({})", format_go_float(l))?
+                        }
+                        (l, r) => {
+                            if let Some(l) = l {
+                                write!(f, " fill_left({})", format_go_float(l))?;
+                            }
+                            if let Some(r) = r {
+                                write!(f, " fill_right({})", format_go_float(r))?;
+                            }
+                        }
                     }
                 }
                 write!(f, " {}", b.rhs)

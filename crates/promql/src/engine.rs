@@ -658,6 +658,13 @@ impl<'a> Ev<'a> {
     fn eval_binary(&mut self, b: &Binary) -> Result<Val, Error> {
         let lhs = self.eval(&b.lhs)?;
         let rhs = self.eval(&b.rhs)?;
+        if matches!(b.op, BinOp::TrimUpper | BinOp::TrimLower) {
+            // Reached only when no native histogram was read (the store refuses those first).
+            return Err(Error::exec(format!(
+                "the {} operator trims native histograms, which are not supported yet",
+                b.op.as_str()
+            )));
+        }
         let n = self.n;
         let steps = |v: Val| match v {
             Val::Series(s) => Val::Vector(series_to_steps(n, s)),
@@ -715,6 +722,8 @@ impl<'a> Ev<'a> {
                     labels: Vec::new(),
                     on: false,
                     include: Vec::new(),
+                    fill_left: None,
+                    fill_right: None,
                 };
                 let matching = b.matching.as_ref().unwrap_or(&default);
                 let mut out = Vec::with_capacity(self.n);
@@ -924,6 +933,8 @@ pub(crate) fn scalar_binop(op: BinOp, l: f64, r: f64) -> (f64, bool) {
         BinOp::Lss => (l, l < r),
         BinOp::Gte => (l, l >= r),
         BinOp::Lte => (l, l <= r),
+        // Trimming applies to native histograms; float samples have nothing to trim.
+        BinOp::TrimUpper | BinOp::TrimLower => (l, true),
         BinOp::And | BinOp::Or | BinOp::Unless => (f64::NAN, false),
     }
 }
@@ -1032,6 +1043,11 @@ impl SigCache {
         id
     }
 
+    fn intern_result(&mut self, l: &Labels) -> u32 {
+        let next = self.result_ids.len() as u32;
+        *self.result_ids.entry(l.clone()).or_insert(next)
+    }
+
     fn result(
         &mut self,
         many: &Arc<Labels>,
@@ -1109,6 +1125,18 @@ pub(crate) fn prom_labels(l: &Labels) -> String {
     s
 }
 
+/// The labels a sample is matched by (its match group): the `on` labels, or all but the
+/// `ignoring` ones and the name. A side filled by `fill(...)` carries just these.
+fn match_group(l: &Labels, m: &VectorMatching) -> Labels {
+    Labels::new(l.iter().filter(|(n, _)| {
+        if m.on {
+            m.labels.iter().any(|x| x == n)
+        } else {
+            *n != METRIC_NAME && !m.labels.iter().any(|x| x == n)
+        }
+    }))
+}
+
 fn vector_binop(
     b: &Binary,
     ls: Vec<Smp>,
@@ -1116,7 +1144,10 @@ fn vector_binop(
     m: &VectorMatching,
     sigs: &mut SigCache,
 ) -> Result<Vec<Smp>, Error> {
-    if ls.is_empty() || rs.is_empty() {
+    // After `group_right` swaps the sides, `fill_left` fills the "many" side and `fill_right`
+    // the "one" side, as in Prometheus.
+    let (fill_many, fill_one) = (m.fill_left, m.fill_right);
+    if (ls.is_empty() || rs.is_empty()) && fill_many.is_none() && fill_one.is_none() {
         return Ok(Vec::new());
     }
     let swapped = m.card == Cardinality::OneToMany;
@@ -1141,15 +1172,20 @@ fn vector_binop(
     }
     let mut matched: FastMap<u32, Option<std::collections::HashSet<u32>>> = FastMap::default();
     let mut out = Vec::new();
-    for s in many {
-        let sig = sigs.sig(&s.labels);
-        let Some(&oi) = one_by_sig.get(&sig) else {
-            continue;
+    let mut emit = |many_s: &Smp,
+                    one_labels: &Arc<Labels>,
+                    one_v: f64,
+                    sig: u32,
+                    labels: (Arc<Labels>, u32)|
+     -> Result<(), Error> {
+        let (l, r) = if swapped {
+            (one_v, many_s.v)
+        } else {
+            (many_s.v, one_v)
         };
-        let o = &one[oi];
-        let (l, r) = if swapped { (o.v, s.v) } else { (s.v, o.v) };
         let (mut v, keep) = scalar_binop(b.op, l, r);
-        let (labels, labels_id) = sigs.result(&s.labels, &o.labels, m);
+        let _ = one_labels;
+        let (labels, labels_id) = labels;
         // Matching errors are reported even for pairs a comparison then filters away.
         if m.card == Cardinality::OneToOne {
             if matched.contains_key(&sig) {
@@ -1173,14 +1209,52 @@ fn vector_binop(
         if b.return_bool {
             v = if keep { 1.0 } else { 0.0 };
         } else if !keep {
-            continue;
+            return Ok(());
         }
-        let drop_name = b.return_bool || is_arithmetic(b.op) || s.drop_name;
+        let drop_name = b.return_bool || is_arithmetic(b.op) || many_s.drop_name;
         out.push(Smp {
             labels,
             v,
             drop_name,
         });
+        Ok(())
+    };
+    let mut seen_one: std::collections::HashSet<u32, std::hash::BuildHasherDefault<FastHasher>> =
+        Default::default();
+    for s in &many {
+        let sig = sigs.sig(&s.labels);
+        match one_by_sig.get(&sig) {
+            Some(&oi) => {
+                seen_one.insert(sig);
+                let o = &one[oi];
+                let labels = sigs.result(&s.labels, &o.labels, m);
+                emit(s, &o.labels, o.v, sig, labels)?;
+            }
+            None => {
+                if let Some(fv) = fill_one {
+                    let filled = Arc::new(match_group(&s.labels, m));
+                    let labels = result_labels(&s.labels, &filled, m);
+                    let id = sigs.intern_result(&labels);
+                    emit(s, &filled, fv, sig, (labels, id))?;
+                }
+            }
+        }
+    }
+    if let Some(fv) = fill_many {
+        for o in &one {
+            let sig = sigs.sig(&o.labels);
+            if seen_one.contains(&sig) {
+                continue;
+            }
+            let filled = Smp {
+                labels: Arc::new(match_group(&o.labels, m)),
+                v: fv,
+                drop_name: false,
+            };
+            let labels = result_labels(&filled.labels, &o.labels, m);
+            let id = sigs.intern_result(&labels);
+            emit(&filled, &o.labels, o.v, sig, (labels, id))?;
+        }
     }
     Ok(out)
 }

@@ -143,6 +143,8 @@ impl Parser {
             Tok::Div => BinOp::Div,
             Tok::Mod => BinOp::Mod,
             Tok::Pow => BinOp::Pow,
+            Tok::TrimUpper => BinOp::TrimUpper,
+            Tok::TrimLower => BinOp::TrimLower,
             Tok::Eql => BinOp::Eql,
             Tok::Neq => BinOp::Neq,
             Tok::Gtr => BinOp::Gtr,
@@ -201,6 +203,8 @@ impl Parser {
                 labels,
                 on,
                 include: Vec::new(),
+                fill_left: None,
+                fill_right: None,
             };
             if self.is_word("group_left") || self.is_word("group_right") {
                 let gs = self.span();
@@ -233,6 +237,63 @@ impl Parser {
             return Err(self.unexpected(
                 "binary expression; group modifiers need on(...) or ignoring(...) first",
             ));
+        }
+        // `fill(v)`, `fill_left(v)`, `fill_right(v)`; without the parenthesis `fill` is a metric.
+        while (self.is_word("fill") || self.is_word("fill_left") || self.is_word("fill_right"))
+            && *self.tok(self.pos + 1).tok_ref() == Tok::LParen
+        {
+            let fs = self.span();
+            let which = match self.next().tok {
+                Tok::Ident(w) => w.to_ascii_lowercase(),
+                _ => String::new(),
+            };
+            self.next();
+            let mut sign = 1.0;
+            while matches!(self.peek(), Tok::Sub | Tok::Add) {
+                if *self.peek() == Tok::Sub {
+                    sign = -sign;
+                }
+                self.next();
+            }
+            let v = match self.next().tok {
+                Tok::Number(v) => sign * v,
+                Tok::Duration(ms) => sign * ms as f64 / 1000.0,
+                _ => {
+                    self.pos -= 1;
+                    let mut e = self.unexpected("fill modifier");
+                    e.message.push_str(", expected number");
+                    return Err(e);
+                }
+            };
+            self.expect(Tok::RParen, "fill modifier")?;
+            if op.is_set() {
+                self.type_error(
+                    fs,
+                    format!(
+                        "fill modifier not allowed for \"{}\" operation",
+                        op.as_str()
+                    ),
+                );
+            }
+            let (m, _) = matching.get_or_insert_with(|| {
+                (
+                    VectorMatching {
+                        card: Cardinality::OneToOne,
+                        labels: Vec::new(),
+                        on: false,
+                        include: Vec::new(),
+                        fill_left: None,
+                        fill_right: None,
+                    },
+                    fs,
+                )
+            });
+            if which != "fill_right" {
+                m.fill_left = Some(v);
+            }
+            if which != "fill_left" {
+                m.fill_right = Some(v);
+            }
         }
         Ok((return_bool, matching))
     }
@@ -288,6 +349,8 @@ impl Parser {
                 labels: Vec::new(),
                 on: false,
                 include: Vec::new(),
+                fill_left: None,
+                fill_right: None,
             }),
             None => None,
         };

@@ -24,6 +24,7 @@ const MUST_PASS: &[&str] = &[
     "subquery",
     "trig_functions",
     "duration_expression",
+    "fill-modifier",
 ];
 
 #[test]
