@@ -275,11 +275,14 @@ pub(crate) struct Ev<'a> {
     pub samples: usize,
 }
 
+/// Removes the metric name, and with it the type and unit labels that describe it
+/// (Prometheus's `DropReserved` for the type-and-unit labels feature).
 pub(crate) fn drop_metric_name(l: &Labels) -> Labels {
-    if l.get(METRIC_NAME).is_none() {
+    const RESERVED: [&str; 3] = [METRIC_NAME, "__type__", "__unit__"];
+    if !RESERVED.iter().any(|n| l.get(n).is_some()) {
         return l.clone();
     }
-    Labels::new(l.iter().filter(|(n, _)| *n != METRIC_NAME))
+    Labels::new(l.iter().filter(|(n, _)| !RESERVED.contains(n)))
 }
 
 impl<'a> Ev<'a> {

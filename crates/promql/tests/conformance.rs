@@ -25,6 +25,7 @@ const MUST_PASS: &[&str] = &[
     "trig_functions",
     "duration_expression",
     "fill-modifier",
+    "type_and_unit",
 ];
 
 #[test]
