@@ -111,6 +111,11 @@ pub(crate) static IMPLS: &[FnImpl] = &[
     custom("hour", hour),
     range("idelta", |w, _| instant_value(w, false)),
     custom("increase", rate_like),
+    FnImpl {
+        name: "info",
+        imp: Imp::Custom(info),
+        keeps_name: true,
+    },
     range("irate", |w, _| instant_value(w, true)),
     FnImpl {
         name: "label_join",
@@ -1607,6 +1612,211 @@ fn histogram_fraction(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
                 })
                 .collect(),
         );
+    }
+    Ok(Val::Vector(out))
+}
+
+// === info(v instant-vector, [data-label-selector instant-vector]) ===
+
+/// The labels that tie a series to its info series.
+const IDENTIFYING_LABELS: [&str; 2] = ["instance", "job"];
+
+/// The time (for step time `t`) at which `e` reads its data: `@` and `offset` of the selector
+/// it is built on, through subqueries. Info series are looked up at that time.
+fn reference_time(e: &Expr, t: i64, ev: &Ev) -> i64 {
+    let at = |a: &Option<crate::ast::AtModifier>, t: i64| match a {
+        Some(crate::ast::AtModifier::Time(x)) => *x,
+        Some(crate::ast::AtModifier::Start) => ev.query.start,
+        Some(crate::ast::AtModifier::End) => ev.query.end,
+        None => t,
+    };
+    let off = |o: &Option<crate::ast::DurationExpr>| {
+        o.as_ref()
+            .map(|d| {
+                let step = if ev.is_range_query { ev.query.step } else { 0 };
+                d.eval_ms(step, ev.query.end - ev.query.start).round() as i64
+            })
+            .unwrap_or(0)
+    };
+    match e {
+        Expr::Vector(v) => at(&v.at, t) - off(&v.offset),
+        Expr::Matrix(m) => at(&m.selector.at, t) - off(&m.selector.offset),
+        Expr::Subquery(s) => reference_time(&s.expr, at(&s.at, t) - off(&s.offset), ev),
+        Expr::Paren(p) => reference_time(&p.expr, t, ev),
+        Expr::Unary(u) => reference_time(&u.expr, t, ev),
+        Expr::Binary(b) => {
+            if b.lhs.value_type() == ValueType::Vector {
+                reference_time(&b.lhs, t, ev)
+            } else {
+                reference_time(&b.rhs, t, ev)
+            }
+        }
+        Expr::Call(c) => c
+            .args
+            .iter()
+            .find(|a| matches!(a.value_type(), ValueType::Vector | ValueType::Matrix))
+            .map(|a| reference_time(a, t, ev))
+            .unwrap_or(t),
+        Expr::Aggregate(a) => reference_time(&a.expr, t, ev),
+        _ => t,
+    }
+}
+
+fn info(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
+    use lookout_tsdb::Matcher;
+    let mut name_matchers: Vec<Matcher> = Vec::new();
+    let mut data_matchers: Vec<Matcher> = Vec::new();
+    if let Some(sel) = c.args.get(1) {
+        let Expr::Vector(vs) = sel else {
+            return Err(Error::exec(
+                "info(): the second argument must be a label selector",
+            ));
+        };
+        for m in &vs.matchers {
+            if m.name() == METRIC_NAME {
+                name_matchers.push(m.clone())
+            } else {
+                data_matchers.push(m.clone())
+            }
+        }
+    }
+    // Without a positive name matcher, info metrics are `target_info` (no name matcher at all)
+    // or any `*_info` metric the negative ones leave.
+    let positive = name_matchers
+        .iter()
+        .any(|m| matches!(m.op(), MatchOp::Equal | MatchOp::RegexMatch));
+    if !positive {
+        let (op, v) = if name_matchers.is_empty() {
+            (MatchOp::Equal, "target_info")
+        } else {
+            (MatchOp::RegexMatch, ".+_info")
+        };
+        name_matchers
+            .push(Matcher::new(op, METRIC_NAME, v).map_err(|e| Error::exec(e.to_string()))?);
+    }
+    let base = ev.eval_vector(&c.args[0])?;
+    let refs: Vec<i64> = (0..ev.n)
+        .map(|i| reference_time(&c.args[0], ev.ts(i), ev))
+        .collect();
+    let (lo, hi) = refs
+        .iter()
+        .fold((i64::MAX, i64::MIN), |(a, b), r| (a.min(*r), b.max(*r)));
+    let lookback = ev.engine.lookback_delta_ms;
+    let mut selector: Vec<Matcher> = name_matchers.clone();
+    selector.extend(data_matchers.iter().cloned());
+    let candidates = if ev.n == 0 {
+        Vec::new()
+    } else {
+        ev.q.select(&selector, lo - lookback + 1, hi)?
+    };
+    // Each candidate info series: labels and its latest (timestamp) sample as of each step.
+    let mut infos: Vec<(Labels, Vec<Option<i64>>)> = Vec::new();
+    let mut buf = Vec::new();
+    for s in candidates {
+        buf.clear();
+        ev.q.samples(s.id, lo - lookback + 1, hi, &mut buf)?;
+        ev.add_samples(buf.len())?;
+        let alive: Vec<Option<i64>> = refs
+            .iter()
+            .map(|&r| {
+                let k = buf.partition_point(|p| p.0 <= r);
+                let (t, v) = *buf.get(k.checked_sub(1)?)?;
+                (t > r - lookback && !lookout_tsdb::is_stale_nan(v)).then_some(t)
+            })
+            .collect();
+        if alive.iter().any(Option::is_some) {
+            infos.push((s.labels, alive));
+        }
+    }
+    let empty_ok = data_matchers.iter().all(|m| m.matches(""));
+    let mut out = Vec::with_capacity(ev.n);
+    let mut cache: std::collections::HashMap<(*const Labels, Vec<usize>), Arc<Labels>> =
+        Default::default();
+    for (i, step) in base.into_iter().enumerate() {
+        let mut res = Vec::with_capacity(step.len());
+        for s in step {
+            let is_info = name_matchers
+                .iter()
+                .all(|m| m.matches(s.labels.metric_name().unwrap_or("")));
+            let ids: Vec<(&str, &str)> = IDENTIFYING_LABELS
+                .iter()
+                .filter_map(|n| s.labels.get(n).map(|v| (*n, v)))
+                .collect();
+            if is_info || ids.is_empty() {
+                res.push(s);
+                continue;
+            }
+            // Per info metric name, the matching series with the latest sample.
+            let mut chosen: Vec<(usize, i64)> = Vec::new();
+            for (k, (l, alive)) in infos.iter().enumerate() {
+                let Some(t) = alive[i] else { continue };
+                if !ids.iter().all(|(n, v)| l.get(n) == Some(*v)) {
+                    continue;
+                }
+                match chosen
+                    .iter_mut()
+                    .find(|(o, _)| infos[*o].0.metric_name() == l.metric_name())
+                {
+                    Some(c) if c.1 < t => *c = (k, t),
+                    Some(_) => {}
+                    None => chosen.push((k, t)),
+                }
+            }
+            if chosen.is_empty() {
+                if empty_ok {
+                    res.push(s);
+                }
+                continue;
+            }
+            let mut picked: Vec<usize> = chosen.iter().map(|c| c.0).collect();
+            picked.sort_unstable();
+            let key = (Arc::as_ptr(&s.labels), picked.clone());
+            let labels = match cache.get(&key) {
+                Some(l) => l.clone(),
+                None => {
+                    let mut pairs: Vec<(String, String)> = s
+                        .labels
+                        .iter()
+                        .map(|(n, v)| (n.to_string(), v.to_string()))
+                        .collect();
+                    let mut added: Vec<(String, String)> = Vec::new();
+                    for &k in &picked {
+                        for (n, v) in infos[k].0.iter() {
+                            if n == METRIC_NAME
+                                || IDENTIFYING_LABELS.contains(&n)
+                                || s.labels.get(n).is_some()
+                            {
+                                continue;
+                            }
+                            if !data_matchers.is_empty()
+                                && !data_matchers.iter().any(|m| m.name() == n)
+                            {
+                                continue;
+                            }
+                            match added.iter().find(|(an, _)| an == n) {
+                                Some((_, av)) if av != v => {
+                                    return Err(Error::exec(format!(
+                                        "conflicting label: {n:?} has values {av:?} and {v:?} in different info metrics"
+                                    )));
+                                }
+                                Some(_) => {}
+                                None => added.push((n.to_string(), v.to_string())),
+                            }
+                        }
+                    }
+                    pairs.extend(added);
+                    let l = Arc::new(Labels::new(pairs));
+                    cache.insert(key, l.clone());
+                    l
+                }
+            };
+            res.push(Smp {
+                labels,
+                v: s.v,
+                drop_name: s.drop_name,
+            });
+        }
+        out.push(res);
     }
     Ok(Val::Vector(out))
 }

@@ -467,7 +467,24 @@ impl Parser {
         self.expect(Tok::LParen, "function call")?;
         let mut args = Vec::new();
         while *self.peek() != Tok::RParen {
-            args.push(self.expr(0)?);
+            let errors_before = self.errors.len();
+            let arg = self.expr(0)?;
+            // info()'s label selector may consist of matchers that all accept "" (it filters
+            // info series, it does not select series on its own).
+            if func.name == "info" && args.len() == 1 && matches!(arg, Expr::Vector(_)) {
+                let mut k = errors_before;
+                while k < self.errors.len() {
+                    if self.errors[k]
+                        .message
+                        .starts_with("vector selector must contain")
+                    {
+                        self.errors.remove(k);
+                    } else {
+                        k += 1;
+                    }
+                }
+            }
+            args.push(arg);
             if *self.peek() == Tok::Comma {
                 self.next();
             } else if *self.peek() != Tok::RParen {

@@ -26,6 +26,8 @@ const MUST_PASS: &[&str] = &[
     "duration_expression",
     "fill-modifier",
     "type_and_unit",
+    "info",
+    "native_histograms",
 ];
 
 #[test]
