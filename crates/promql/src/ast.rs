@@ -84,6 +84,10 @@ pub struct VectorSelector {
     pub matchers: Vec<Matcher>,
     pub offset: Option<DurationExpr>,
     pub at: Option<AtModifier>,
+    /// `anchored`: range functions start from the last sample before the window.
+    pub anchored: bool,
+    /// `smoothed`: values are interpolated at the window's (or the instant's) edges.
+    pub smoothed: bool,
     pub span: Span,
 }
 
@@ -680,6 +684,12 @@ impl VectorSelector {
         }
         if let Some(o) = &self.offset {
             write_offset(f, o)?;
+        }
+        if self.anchored {
+            f.write_str(" anchored")?;
+        }
+        if self.smoothed {
+            f.write_str(" smoothed")?;
         }
         Ok(())
     }

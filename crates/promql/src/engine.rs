@@ -184,6 +184,18 @@ pub(crate) struct RangeArg {
     pub range: i64,
     pub offset: i64,
     pub at: Option<i64>,
+    /// `anchored`/`smoothed` selectors also hold samples up to a lookback before (and, when
+    /// smoothed, after) each window.
+    pub mode: RangeMode,
+    pub lookback: i64,
+}
+
+/// How a range selector's windows are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RangeMode {
+    Normal,
+    Anchored,
+    Smoothed,
 }
 
 impl RangeArg {
@@ -434,13 +446,15 @@ impl<'a> Ev<'a> {
         let (first, last) = (eval_t(self.start), eval_t(self.end));
         let lookback = self.engine.lookback_delta_ms;
         let mint = first - lookback + 1;
-        let series = self.q.select(&vs.matchers, mint, last)?;
+        // `smoothed` interpolates towards the next sample, up to a lookback ahead.
+        let maxt = if vs.smoothed { last + lookback } else { last };
+        let series = self.q.select(&vs.matchers, mint, maxt)?;
         let mut out: Vec<StepSeries> = Vec::with_capacity(series.len());
         let mut buf = Vec::new();
         for s in series {
             self.check_cancel()?;
             buf.clear();
-            self.q.samples(s.id, mint, last, &mut buf)?;
+            self.q.samples(s.id, mint, maxt, &mut buf)?;
             if buf.is_empty() {
                 continue;
             }
@@ -459,7 +473,14 @@ impl<'a> Ev<'a> {
                 if st <= t - lookback || is_stale_nan(sv) {
                     continue;
                 }
-                let v = if timestamps { st as f64 / 1000.0 } else { sv };
+                let mut v = if timestamps { st as f64 / 1000.0 } else { sv };
+                if vs.smoothed && st < t {
+                    if let Some(&(nt, nv)) = buf.get(j) {
+                        if nt - t <= lookback && !is_stale_nan(nv) {
+                            v = sv + (nv - sv) * (t - st) as f64 / (nt - st) as f64;
+                        }
+                    }
+                }
                 points.push((i as u32, v));
             }
             if !points.is_empty() {
@@ -487,9 +508,23 @@ impl<'a> Ev<'a> {
                     range,
                     offset,
                     at,
+                    mode: if vs.anchored {
+                        RangeMode::Anchored
+                    } else if vs.smoothed {
+                        RangeMode::Smoothed
+                    } else {
+                        RangeMode::Normal
+                    },
+                    lookback: self.engine.lookback_delta_ms,
                 };
                 let (first, last) = (arg.window_end(self.start), arg.window_end(self.end));
-                let mint = first - range + 1;
+                let (before, after) = match arg.mode {
+                    RangeMode::Normal => (0, 0),
+                    RangeMode::Anchored => (arg.lookback, 0),
+                    RangeMode::Smoothed => (arg.lookback, arg.lookback),
+                };
+                let mint = first - range + 1 - before;
+                let last = last + after;
                 let selected = self.q.select(&vs.matchers, mint, last)?;
                 let mut series = Vec::with_capacity(selected.len());
                 // Read into one scratch buffer, then copy out at the exact size: one allocation
@@ -534,6 +569,8 @@ impl<'a> Ev<'a> {
             range,
             offset,
             at,
+            mode: RangeMode::Normal,
+            lookback: self.engine.lookback_delta_ms,
         };
         let (first, last) = (arg.window_end(self.start), arg.window_end(self.end));
         // Prometheus aligns subquery steps to multiples of the step (Go division truncates).

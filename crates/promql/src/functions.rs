@@ -6,7 +6,7 @@ use std::sync::Arc;
 use lookout_tsdb::{Labels, METRIC_NAME, MatchOp};
 
 use crate::ast::{Call, Expr, Span, ValueType, format_go_float};
-use crate::engine::{Ev, RangeArg, Smp, StepSeries, Val, drop_metric_name};
+use crate::engine::{Ev, RangeArg, RangeMode, Smp, StepSeries, Val, drop_metric_name};
 use crate::error::Error;
 
 /// Everything a range function sees for one series at one step.
@@ -75,7 +75,7 @@ pub(crate) static IMPLS: &[FnImpl] = &[
     math("atanh", f64::atanh),
     range("avg_over_time", avg_over_time),
     math("ceil", f64::ceil),
-    range("changes", changes),
+    custom("changes", changes_like),
     custom("clamp", clamp),
     custom("clamp_max", clamp_max),
     custom("clamp_min", clamp_min),
@@ -87,7 +87,7 @@ pub(crate) static IMPLS: &[FnImpl] = &[
     custom("day_of_week", day_of_week),
     custom("day_of_year", day_of_year),
     math("deg", |v| v * 180.0 / std::f64::consts::PI),
-    range("delta", |w, c| extrapolated_rate(w, c, false, false)),
+    custom("delta", delta),
     range("deriv", deriv),
     custom("double_exponential_smoothing", double_exponential_smoothing),
     math("exp", f64::exp),
@@ -161,7 +161,7 @@ pub(crate) static IMPLS: &[FnImpl] = &[
         ]))
     }),
     custom("rate", rate_like),
-    range("resets", resets),
+    custom("resets", changes_like),
     custom("round", round),
     custom("scalar", scalar),
     math("sgn", sgn),
@@ -234,6 +234,7 @@ pub(crate) fn lookup(name: &str) -> Option<&'static FnImpl> {
 
 /// Evaluates a function call.
 pub(crate) fn call(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
+    check_range_modifiers(c)?;
     let Some(f) = lookup(c.func.name) else {
         return Err(Error::exec(format!(
             "function {:?} is not implemented",
@@ -386,12 +387,193 @@ fn scalar2(ev: &mut Ev, c: &Call, f: fn(f64, f64) -> f64) -> Result<Val, Error> 
     ))
 }
 
+// === anchored and smoothed range selectors (rate, increase, delta, changes, resets) ===
+
+/// Refuses `anchored`/`smoothed` selectors in functions that do not define them.
+fn check_range_modifiers(c: &Call) -> Result<(), Error> {
+    for a in &c.args {
+        let mut e = a;
+        while let Expr::Paren(p) = e {
+            e = &p.expr;
+        }
+        let Expr::Matrix(m) = e else { continue };
+        let (which, allowed): (&str, &[&str]) = if m.selector.smoothed {
+            ("smoothed", &["delta", "increase", "rate"])
+        } else if m.selector.anchored {
+            (
+                "anchored",
+                &["changes", "delta", "increase", "rate", "resets"],
+            )
+        } else {
+            continue;
+        };
+        if !allowed.contains(&c.func.name) {
+            return Err(Error::exec(format!(
+                "{which} modifier can only be used with: {} - not with {}",
+                allowed.join(", "),
+                c.func.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The value sequence a function sees for one extended window `(start, end]`: for `anchored`
+/// the last sample at or before the start (within the lookback) followed by the samples inside;
+/// for `smoothed` the values interpolated at both edges around the samples strictly inside
+/// (a counter's interpolation across a reset starts the new segment from zero).
+fn extended_seq(
+    pts: &[(i64, f64)],
+    start: i64,
+    end: i64,
+    lookback: i64,
+    mode: RangeMode,
+    counter: bool,
+) -> Option<Vec<f64>> {
+    let first_after = pts.partition_point(|p| p.0 <= start);
+    let first_beyond = pts.partition_point(|p| p.0 <= end);
+    match mode {
+        RangeMode::Anchored => {
+            if first_after >= first_beyond {
+                return None;
+            }
+            let mut seq = Vec::with_capacity(first_beyond - first_after + 1);
+            if first_after > 0 {
+                let (t, v) = pts[first_after - 1];
+                if t > start - lookback {
+                    seq.push(v);
+                }
+            }
+            seq.extend(pts[first_after..first_beyond].iter().map(|p| p.1));
+            Some(seq)
+        }
+        RangeMode::Smoothed => {
+            // Data only before or only after the window gives nothing.
+            if first_after >= pts.len() || first_beyond == 0 {
+                return None;
+            }
+            let at = |t: i64| -> f64 {
+                let k = pts.partition_point(|p| p.0 <= t);
+                match (k.checked_sub(1).map(|i| pts[i]), pts.get(k)) {
+                    (Some((pt, pv)), _) if pt == t => pv,
+                    (Some((pt, pv)), Some(&(nt, nv))) => {
+                        let frac = (t - pt) as f64 / (nt - pt) as f64;
+                        if counter && nv < pv {
+                            nv * frac
+                        } else {
+                            pv + (nv - pv) * frac
+                        }
+                    }
+                    (Some((_, pv)), None) => pv,
+                    (None, Some(&(_, nv))) => nv,
+                    (None, None) => f64::NAN,
+                }
+            };
+            let inner_end = pts.partition_point(|p| p.0 < end);
+            let mut seq = Vec::with_capacity(inner_end.saturating_sub(first_after) + 2);
+            seq.push(at(start));
+            if counter {
+                seq.extend(
+                    pts[first_after..inner_end.max(first_after)]
+                        .iter()
+                        .map(|p| p.1),
+                );
+            }
+            seq.push(at(end));
+            Some(seq)
+        }
+        RangeMode::Normal => Some(pts[first_after..first_beyond].iter().map(|p| p.1).collect()),
+    }
+}
+
+/// Counter increase over a value sequence: a drop is a reset, after which the new value counts.
+fn counter_increase(seq: &[f64]) -> f64 {
+    seq.windows(2)
+        .map(|w| if w[1] < w[0] { w[1] } else { w[1] - w[0] })
+        .sum()
+}
+
+fn extended_apply(
+    ev: &Ev,
+    arg: &RangeArg,
+    counter: bool,
+    f: &dyn Fn(&[f64], f64) -> f64,
+) -> Vec<StepSeries> {
+    let mut out = Vec::with_capacity(arg.series.len());
+    for s in &arg.series {
+        let mut points = Vec::new();
+        for i in 0..ev.n {
+            let end = arg.window_end(ev.ts(i));
+            let start = end - arg.range;
+            if let Some(seq) = extended_seq(&s.points, start, end, arg.lookback, arg.mode, counter)
+            {
+                points.push((i as u32, f(&seq, arg.range as f64 / 1000.0)));
+            }
+        }
+        if !points.is_empty() {
+            out.push(StepSeries {
+                labels: s.labels.clone(),
+                drop_name: true,
+                points,
+            });
+        }
+    }
+    out
+}
+
+// === delta(v range-vector) ===
+
+fn delta(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
+    let arg = ev.eval_range_arg(&c.args[0])?;
+    if arg.mode != RangeMode::Normal {
+        return Ok(Val::Series(extended_apply(ev, &arg, false, &|seq, _| {
+            seq[seq.len() - 1] - seq[0]
+        })));
+    }
+    Ok(Val::Series(apply_range(ev, &arg, &[], false, |w, c| {
+        extrapolated_rate(w, c, false, false)
+    })))
+}
+
+// === changes(v range-vector), resets(v range-vector) ===
+
+fn changes_like(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
+    let arg = ev.eval_range_arg(&c.args[0])?;
+    let is_changes = c.func.name == "changes";
+    if arg.mode != RangeMode::Normal {
+        let f: &dyn Fn(&[f64], f64) -> f64 = if is_changes {
+            &|seq, _| {
+                seq.windows(2)
+                    .filter(|w| w[0] != w[1] && !(w[0].is_nan() && w[1].is_nan()))
+                    .count() as f64
+            }
+        } else {
+            &|seq, _| seq.windows(2).filter(|w| w[1] < w[0]).count() as f64
+        };
+        return Ok(Val::Series(extended_apply(ev, &arg, false, f)));
+    }
+    Ok(Val::Series(apply_range(
+        ev,
+        &arg,
+        &[],
+        false,
+        if is_changes { changes } else { resets },
+    )))
+}
+
 // === rate(v range-vector), increase(v range-vector), delta(v range-vector) ===
 
 fn rate_like(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
     let arg = ev.eval_range_arg(&c.args[0])?;
     let is_rate = c.func.name == "rate";
-    let out = counter_rate(ev, &arg, is_rate);
+    let out = if arg.mode == RangeMode::Normal {
+        counter_rate(ev, &arg, is_rate)
+    } else {
+        extended_apply(ev, &arg, true, &|seq, range_s| {
+            let inc = counter_increase(seq);
+            if is_rate { inc / range_s } else { inc }
+        })
+    };
     // Prometheus hints when a counter function reads something that is not named like a counter.
     let span = c.args[0].span();
     for s in &arg.series {

@@ -772,6 +772,8 @@ impl Parser {
             matchers,
             offset: None,
             at: None,
+            anchored: false,
+            smoothed: false,
             span,
         }))
     }
@@ -871,6 +873,46 @@ impl Parser {
                                 "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery",
                             ));
                         }
+                    }
+                }
+                Tok::Ident(w)
+                    if w.eq_ignore_ascii_case("anchored") || w.eq_ignore_ascii_case("smoothed") =>
+                {
+                    let anchored = w.eq_ignore_ascii_case("anchored");
+                    let ms = self.next().span;
+                    let (sel, span) = match &mut e {
+                        Expr::Vector(v) if !anchored => (v, ms),
+                        Expr::Matrix(m) => (&mut m.selector, ms),
+                        _ => {
+                            let which = if anchored { "anchored" } else { "smoothed" };
+                            return Err(ParseError::new(
+                                ms,
+                                format!(
+                                    "{which} modifier must be preceded by a range vector selector{}",
+                                    if anchored {
+                                        ""
+                                    } else {
+                                        " or an instant vector selector"
+                                    }
+                                ),
+                            ));
+                        }
+                    };
+                    if sel.anchored || sel.smoothed {
+                        return Err(ParseError::new(
+                            span,
+                            "anchored and smoothed modifiers may be set only once",
+                        ));
+                    }
+                    if anchored {
+                        sel.anchored = true;
+                    } else {
+                        sel.smoothed = true;
+                    }
+                    match &mut e {
+                        Expr::Vector(v) => v.span = v.span.to(span),
+                        Expr::Matrix(m) => m.span = m.span.to(span),
+                        _ => {}
                     }
                 }
                 Tok::At => {

@@ -28,6 +28,7 @@ const MUST_PASS: &[&str] = &[
     "type_and_unit",
     "info",
     "native_histograms",
+    "extended_vectors",
 ];
 
 #[test]
