@@ -238,11 +238,12 @@ pub fn spawn_loop(hub: Arc<Hub>, target: Target, job: Arc<JobSettings>) -> LoopH
         let interval = target.interval;
         let mut l = ScrapeLoop {
             hub,
-            target,
             job,
             client,
             previous: HashSet::new(),
             cache: SeriesCache::default(),
+            synthetic: synthetic_labels(&target),
+            target,
         };
         let wait = wait_for_slot(l.target.key, interval, now_ms());
         let start = tokio::time::Instant::now() + wait;
@@ -282,6 +283,8 @@ struct ScrapeLoop {
     /// Series the last scrape stored without explicit timestamps, to mark the vanished stale.
     previous: HashSet<SeriesId>,
     cache: SeriesCache,
+    /// Labels of `up`, `scrape_duration_seconds`, ... for this target.
+    synthetic: Vec<Labels>,
 }
 
 const SYNTHETIC: [&str; 5] = [
@@ -292,11 +295,14 @@ const SYNTHETIC: [&str; 5] = [
     "scrape_series_added",
 ];
 
-impl ScrapeLoop {
-    fn synthetic_labels(&self, name: &str) -> Labels {
-        Labels::new(std::iter::once(("__name__", name)).chain(self.target.public_labels()))
-    }
+fn synthetic_labels(target: &Target) -> Vec<Labels> {
+    SYNTHETIC
+        .iter()
+        .map(|name| Labels::new(std::iter::once(("__name__", *name)).chain(target.public_labels())))
+        .collect()
+}
 
+impl ScrapeLoop {
     async fn scrape_once(&mut self) {
         let start_ms = now_ms();
         let started = Instant::now();
@@ -326,32 +332,29 @@ impl ScrapeLoop {
         let post_relabel = samples.len();
         let mut batch = ScrapeBatch::default();
         let mut current = HashSet::with_capacity(samples.len());
-        let mut added = 0usize;
+        let added;
         let mut rejected = 0u64;
         {
             let mut store = self.hub.store();
+            let before = store.num_series();
+            // Samples at the scrape's time go in as one scrape (the store's fast path, series
+            // in exposition order); explicitly timestamped ones one by one.
+            let mut at_start: Vec<(SeriesId, f64)> = Vec::with_capacity(samples.len() + 5);
             for (labels, ts, v) in &samples {
-                let known = store.lookup(labels).is_some();
                 let id = store.series_id(labels);
-                added += usize::from(!known);
-                let t = ts.unwrap_or(start_ms);
-                match store.append(id, t, *v) {
-                    Ok(Appended::Stored) => batch.samples.push((id, t, *v)),
-                    Ok(_) => {}
-                    Err(_) => rejected += 1,
-                }
-                if ts.is_none() {
-                    current.insert(id);
-                }
-            }
-            // Series that were there last time and are gone now (or all, when the scrape
-            // failed) get a staleness marker, as in Prometheus.
-            let stale = f64::from_bits(STALE_NAN_BITS);
-            for id in self.previous.difference(&current) {
-                if store.labels(*id).is_some() && store.append(*id, start_ms, stale).is_ok() {
-                    batch.samples.push((*id, start_ms, stale));
+                match ts {
+                    None => {
+                        at_start.push((id, *v));
+                        current.insert(id);
+                    }
+                    Some(t) => match store.append(id, *t, *v) {
+                        Ok(Appended::Stored) => batch.samples.push((id, *t, *v)),
+                        Ok(_) => {}
+                        Err(_) => rejected += 1,
+                    },
                 }
             }
+            added = store.num_series() - before;
             let values = [
                 if up { 1.0 } else { 0.0 },
                 duration,
@@ -359,10 +362,33 @@ impl ScrapeLoop {
                 post_relabel as f64,
                 added as f64,
             ];
-            for (name, v) in SYNTHETIC.iter().zip(values) {
-                let id = store.series_id(&self.synthetic_labels(name));
-                if let Ok(Appended::Stored) = store.append(id, start_ms, v) {
-                    batch.samples.push((id, start_ms, v));
+            for (labels, v) in self.synthetic.iter().zip(values) {
+                at_start.push((store.series_id(labels), v));
+            }
+            let report = store.append_scrape(start_ms, &at_start);
+            rejected +=
+                (report.out_of_order + report.duplicate_timestamp + report.unknown_series) as u64;
+            if report.stored == at_start.len() {
+                batch
+                    .samples
+                    .extend(at_start.iter().map(|&(id, v)| (id, start_ms, v)));
+            } else {
+                // Some were refused (a series twice in one body): the first of each id is
+                // the one the store kept.
+                let mut seen = HashSet::with_capacity(at_start.len());
+                batch.samples.extend(
+                    at_start
+                        .iter()
+                        .filter(|(id, _)| seen.insert(*id))
+                        .map(|&(id, v)| (id, start_ms, v)),
+                );
+            }
+            // Series that were there last time and are gone now (or all, when the scrape
+            // failed) get a staleness marker, as in Prometheus.
+            let stale = f64::from_bits(STALE_NAN_BITS);
+            for id in self.previous.difference(&current) {
+                if store.labels(*id).is_some() && store.append(*id, start_ms, stale).is_ok() {
+                    batch.samples.push((*id, start_ms, stale));
                 }
             }
         }
@@ -392,9 +418,10 @@ impl ScrapeLoop {
         let mut batch = ScrapeBatch::default();
         {
             let mut store = self.hub.store();
-            let synthetic: Vec<SeriesId> = SYNTHETIC
+            let synthetic: Vec<SeriesId> = self
+                .synthetic
                 .iter()
-                .filter_map(|n| store.lookup(&self.synthetic_labels(n)))
+                .filter_map(|l| store.lookup(l))
                 .collect();
             for id in self.previous.drain().chain(synthetic) {
                 if store.append(id, t, stale).is_ok() {
