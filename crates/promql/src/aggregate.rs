@@ -6,7 +6,7 @@ use std::sync::Arc;
 use lookout_tsdb::{Labels, METRIC_NAME};
 
 use crate::ast::{AggOp, Aggregate, format_go_float};
-use crate::engine::{Ev, Smp, Val};
+use crate::engine::{Ev, Smp, StepSeries, Val};
 use crate::error::Error;
 use crate::functions::{kahan_inc, quantile, quantile_warning};
 
@@ -71,7 +71,14 @@ pub(crate) fn eval(ev: &mut Ev, a: &Aggregate) -> Result<Val, Error> {
             )));
         }
     }
-    let input = ev.eval_vector(&a.expr)?;
+    let input = match ev.eval(&a.expr)? {
+        Val::Series(ss) => match series_major(ev, a, ss)? {
+            Ok(v) => return Ok(v),
+            Err(ss) => crate::engine::series_to_steps(ev.n, ss),
+        },
+        Val::Vector(v) => v,
+        _ => return Err(Error::exec("expected instant vector in aggregation")),
+    };
     // The group of a label set is computed once per distinct `Arc` (they recur at every step).
     // Input pointers stay unique: every step's vector was materialized before this loop.
     let mut key_cache: crate::engine::FastMap<*const Labels, usize> = Default::default();
@@ -147,6 +154,76 @@ pub(crate) fn eval(ev: &mut Ev, a: &Aggregate) -> Result<Val, Error> {
         out.push(finish(ev, a, groups, step, p)?);
     }
     Ok(Val::Vector(out))
+}
+
+/// Folding aggregations straight from series-major input: each series' group is found once
+/// and its points are added step by step, in the same order as the step-major path (series
+/// order within a step), so sums round identically. Gives the series back when this shape
+/// does not apply.
+fn series_major(
+    ev: &mut Ev,
+    a: &Aggregate,
+    ss: Vec<StepSeries>,
+) -> Result<Result<Val, Vec<StepSeries>>, Error> {
+    let simple = matches!(
+        a.op,
+        AggOp::Sum
+            | AggOp::Avg
+            | AggOp::Count
+            | AggOp::Min
+            | AggOp::Max
+            | AggOp::Group
+            | AggOp::Stddev
+            | AggOp::Stdvar
+    );
+    if !simple {
+        return Ok(Err(ss));
+    }
+    let mut gid_by_labels: HashMap<Labels, usize> = HashMap::new();
+    let mut keys: Vec<Arc<Labels>> = Vec::new();
+    let mut drop: Vec<Option<bool>> = Vec::new();
+    let mut gids = Vec::with_capacity(ss.len());
+    for s in &ss {
+        let key = grouping_labels(&s.labels, a);
+        let gid = *gid_by_labels.entry(key.clone()).or_insert_with(|| {
+            keys.push(Arc::new(key));
+            drop.push(None);
+            keys.len() - 1
+        });
+        // A group whose members disagree on dropping the name needs per-step flags.
+        match drop[gid] {
+            Some(d) if d != s.drop_name => return Ok(Err(ss)),
+            _ => drop[gid] = Some(s.drop_name),
+        }
+        gids.push(gid);
+    }
+    let ng = keys.len();
+    let mut acc: Vec<Option<Group>> = (0..ev.n * ng).map(|_| None).collect();
+    for (s, &gid) in ss.iter().zip(&gids) {
+        ev.check_cancel()?;
+        for &(i, v) in &s.points {
+            let g = acc[i as usize * ng + gid].get_or_insert_with(|| Group::new(keys[gid].clone()));
+            add(g, a.op, v, 0);
+        }
+    }
+    let mut out: Vec<StepSeries> = keys
+        .iter()
+        .zip(&drop)
+        .map(|(k, d)| StepSeries {
+            labels: k.clone(),
+            drop_name: d.unwrap_or(false),
+            points: Vec::new(),
+        })
+        .collect();
+    for (k, g) in acc.iter_mut().enumerate() {
+        if let Some(g) = g {
+            out[k % ng]
+                .points
+                .push(((k / ng) as u32, simple_value(a.op, g, f64::NAN)));
+        }
+    }
+    out.retain(|s| !s.points.is_empty());
+    Ok(Ok(Val::Series(out)))
 }
 
 /// `count_values` label value: Go's `strconv.FormatFloat(v, 'f', -1, 64)`.
@@ -311,29 +388,7 @@ fn finish(
         _ => {}
     }
     for mut g in groups {
-        let v = match a.op {
-            AggOp::Sum => {
-                if g.value.is_infinite() {
-                    g.value
-                } else {
-                    g.value + g.kahan
-                }
-            }
-            AggOp::Avg => {
-                if g.incremental {
-                    g.mean + g.kahan
-                } else {
-                    g.value / g.count + g.kahan / g.count
-                }
-            }
-            AggOp::Count | AggOp::CountValues => g.count,
-            AggOp::Group => 1.0,
-            AggOp::Min | AggOp::Max => g.value,
-            AggOp::Stdvar => g.value / g.count,
-            AggOp::Stddev => (g.value / g.count).sqrt(),
-            AggOp::Quantile => quantile(p, &mut g.values),
-            _ => unreachable_value(),
-        };
+        let v = simple_value(a.op, &mut g, p);
         // Grouping by `__name__` keeps the name, unless a member was to lose it.
         out.push(Smp {
             labels: g.labels,
@@ -342,6 +397,33 @@ fn finish(
         });
     }
     Ok(out)
+}
+
+/// The result of a group for the aggregations that fold values (not topk/limitk/...).
+fn simple_value(op: AggOp, g: &mut Group, p: f64) -> f64 {
+    match op {
+        AggOp::Sum => {
+            if g.value.is_infinite() {
+                g.value
+            } else {
+                g.value + g.kahan
+            }
+        }
+        AggOp::Avg => {
+            if g.incremental {
+                g.mean + g.kahan
+            } else {
+                g.value / g.count + g.kahan / g.count
+            }
+        }
+        AggOp::Count | AggOp::CountValues => g.count,
+        AggOp::Group => 1.0,
+        AggOp::Min | AggOp::Max => g.value,
+        AggOp::Stdvar => g.value / g.count,
+        AggOp::Stddev => (g.value / g.count).sqrt(),
+        AggOp::Quantile => quantile(p, &mut g.values),
+        _ => unreachable_value(),
+    }
 }
 
 fn unreachable_value() -> f64 {

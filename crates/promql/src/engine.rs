@@ -1210,7 +1210,11 @@ fn vector_binop(
         }
         one_by_sig.insert(sig, i);
     }
-    let mut matched: FastMap<u32, Option<std::collections::HashSet<u32>>> = FastMap::default();
+    // One-to-one: match groups already used; many-to-one: (match group, result labels) pairs.
+    let mut matched: std::collections::HashSet<
+        (u32, u32),
+        std::hash::BuildHasherDefault<FastHasher>,
+    > = Default::default();
     let mut out = Vec::new();
     let mut emit = |many_s: &Smp,
                     one_labels: &Arc<Labels>,
@@ -1228,23 +1232,15 @@ fn vector_binop(
         let (labels, labels_id) = labels;
         // Matching errors are reported even for pairs a comparison then filters away.
         if m.card == Cardinality::OneToOne {
-            if matched.contains_key(&sig) {
+            if !matched.insert((sig, u32::MAX)) {
                 return Err(Error::exec(
                     "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
                 ));
             }
-            matched.insert(sig, None);
-        } else {
-            let set = matched
-                .entry(sig)
-                .or_insert_with(|| Some(Default::default()));
-            if let Some(set) = set {
-                if !set.insert(labels_id) {
-                    return Err(Error::exec(
-                        "multiple matches for labels: grouping labels must ensure unique matches",
-                    ));
-                }
-            }
+        } else if !matched.insert((sig, labels_id)) {
+            return Err(Error::exec(
+                "multiple matches for labels: grouping labels must ensure unique matches",
+            ));
         }
         if b.return_bool {
             v = if keep { 1.0 } else { 0.0 };
