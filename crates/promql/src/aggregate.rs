@@ -72,7 +72,7 @@ pub(crate) fn eval(ev: &mut Ev, a: &Aggregate) -> Result<Val, Error> {
         }
     }
     let input = match ev.eval(&a.expr)? {
-        Val::Series(ss) => match series_major(ev, a, ss)? {
+        Val::Series(ss) => match series_major(ev, a, ss, param_num.as_deref())? {
             Ok(v) => return Ok(v),
             Err(ss) => crate::engine::series_to_steps(ev.n, ss),
         },
@@ -164,7 +164,15 @@ fn series_major(
     ev: &mut Ev,
     a: &Aggregate,
     ss: Vec<StepSeries>,
+    params: Option<&[f64]>,
 ) -> Result<Result<Val, Vec<StepSeries>>, Error> {
+    // topk/bottomk pick series per step; the order of an instant result matters, so only
+    // range evaluations (many steps) take this path.
+    if matches!(a.op, AggOp::Topk | AggOp::Bottomk) && ev.n > 1 {
+        if let Some(ps) = params {
+            return top_series_major(ev, a, ss, ps).map(Ok);
+        }
+    }
     let simple = matches!(
         a.op,
         AggOp::Sum
@@ -224,6 +232,76 @@ fn series_major(
     }
     out.retain(|s| !s.points.is_empty());
     Ok(Ok(Val::Series(out)))
+}
+
+fn top_series_major(
+    ev: &mut Ev,
+    a: &Aggregate,
+    ss: Vec<StepSeries>,
+    ps: &[f64],
+) -> Result<Val, Error> {
+    if ps.iter().any(|p| p.is_nan()) {
+        return Err(Error::exec("Parameter value is NaN"));
+    }
+    let top = a.op == AggOp::Topk;
+    let mut gid_by_labels: HashMap<Labels, usize> = HashMap::new();
+    let gids: Vec<usize> = ss
+        .iter()
+        .map(|s| {
+            let next = gid_by_labels.len();
+            *gid_by_labels
+                .entry(grouping_labels(&s.labels, a))
+                .or_insert(next)
+        })
+        .collect();
+    let ng = gid_by_labels.len().max(1);
+    // Per step, per group: (series index, value), in series order as the step-major path sees them.
+    let mut per_step: Vec<Vec<(u32, f64)>> = (0..ev.n).map(|_| Vec::new()).collect();
+    for (si, s) in ss.iter().enumerate() {
+        for &(i, v) in &s.points {
+            per_step[i as usize].push((si as u32, v));
+        }
+    }
+    let mut picked: Vec<Vec<(u32, f64)>> = (0..ss.len()).map(|_| Vec::new()).collect();
+    let mut groups: Vec<Vec<(u32, f64)>> = (0..ng).map(|_| Vec::new()).collect();
+    for (i, cands) in per_step.into_iter().enumerate() {
+        ev.check_cancel()?;
+        let p = ps[i];
+        if p < 1.0 {
+            continue;
+        }
+        let k = if p >= usize::MAX as f64 {
+            usize::MAX
+        } else {
+            p as usize
+        };
+        groups.iter_mut().for_each(Vec::clear);
+        for c in cands {
+            groups[gids[c.0 as usize]].push(c);
+        }
+        for g in &mut groups {
+            let cmp = |x: &(u32, f64), y: &(u32, f64)| k_cmp(x.1, y.1, top).then(x.0.cmp(&y.0));
+            if k < g.len() {
+                g.select_nth_unstable_by(k, cmp);
+                g.truncate(k);
+            }
+            for &(si, v) in g.iter() {
+                picked[si as usize].push((i as u32, v));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (s, mut points) in ss.into_iter().zip(picked) {
+        if !points.is_empty() {
+            points.sort_by_key(|p| p.0);
+            out.push(StepSeries {
+                labels: s.labels,
+                drop_name: s.drop_name,
+                points,
+            });
+        }
+    }
+    Ok(Val::Series(out))
 }
 
 /// `count_values` label value: Go's `strconv.FormatFloat(v, 'f', -1, 64)`.
