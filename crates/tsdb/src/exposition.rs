@@ -508,4 +508,25 @@ mod tests {
         assert!(Parser::openmetrics("x 1 # nope\n").any(|e| e.is_err()));
         assert!(Parser::new("x 1 # {a=\"b\"} 1\n").any(|e| e.is_err()));
     }
+
+    proptest::proptest! {
+        /// What `fuzz/fuzz_targets/exposition.rs` checks, on every `cargo test`: no body makes
+        /// the parser panic, it stops at its first error, and the error names a real line.
+        #[test]
+        fn any_body_parses_or_fails_cleanly(
+            body in "(([a-z_]{1,4}(\\{[a-z]{1,3}=\"[^\"\n]{0,4}\"(,[a-z]=\"\\\\?.\"){0,2},?\\})? [-+0-9.eEInfa]{1,6}( [0-9.]{1,4})?( # \\{[a-z]=\"x\"\\} 1)?|# (HELP|TYPE|UNIT|EOF) ?[a-z ]{0,8}|.{0,12})\n){0,8}"
+        ) {
+            let lines = body.split('\n').count();
+            for parser in [Parser::new(&body), Parser::openmetrics(&body)] {
+                let mut errors = 0;
+                for e in parser {
+                    if let Err(e) = e {
+                        errors += 1;
+                        proptest::prop_assert!(e.line >= 1 && e.line <= lines);
+                    }
+                }
+                proptest::prop_assert!(errors <= 1);
+            }
+        }
+    }
 }
