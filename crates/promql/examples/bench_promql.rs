@@ -303,13 +303,16 @@ fn start_prometheus(dir: &Path, om: &Path) -> Result<Server, String> {
 }
 
 /// Prometheus's answer as (labels text, points), sorted, and its evalTotalTime in seconds.
+/// Series as (labels text, points), sorted by labels.
+type Answer = Vec<(String, Vec<(i64, f64)>)>;
+
 fn prometheus_query(
     port: u16,
     q: &str,
     start: i64,
     end: i64,
     step: i64,
-) -> Result<(Vec<(String, Vec<(i64, f64)>)>, f64), String> {
+) -> Result<(Answer, f64), String> {
     let path = format!(
         "/api/v1/query_range?query={}&start={start}&end={end}&step={step}&stats=all",
         urlencode(q)

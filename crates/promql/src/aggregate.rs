@@ -63,13 +63,13 @@ pub(crate) fn eval(ev: &mut Ev, a: &Aggregate) -> Result<Val, Error> {
             param_num = Some(ev.eval_scalar(p)?);
         }
     }
-    if let Some(l) = &param_str {
-        if !crate::functions::valid_label_name(l) {
-            return Err(Error::exec(format!(
-                "invalid label name {}",
-                crate::ast::quote(l)
-            )));
-        }
+    if let Some(l) = &param_str
+        && !crate::functions::valid_label_name(l)
+    {
+        return Err(Error::exec(format!(
+            "invalid label name {}",
+            crate::ast::quote(l)
+        )));
     }
     let input = match ev.eval(&a.expr)? {
         Val::Series(ss) => match series_major(ev, a, ss, param_num.as_deref())? {
@@ -93,15 +93,11 @@ pub(crate) fn eval(ev: &mut Ev, a: &Aggregate) -> Result<Val, Error> {
         let p = param_num.as_ref().map(|v| v[i]).unwrap_or(f64::NAN);
         match a.op {
             AggOp::Quantile => quantile_warning(ev, p, param_span),
-            AggOp::Topk | AggOp::Bottomk | AggOp::Limitk => {
-                if p.is_nan() {
-                    return Err(Error::exec("Parameter value is NaN"));
-                }
+            AggOp::Topk | AggOp::Bottomk | AggOp::Limitk if p.is_nan() => {
+                return Err(Error::exec("Parameter value is NaN"));
             }
-            AggOp::LimitRatio => {
-                if p.is_nan() {
-                    return Err(Error::exec("Ratio value is NaN"));
-                }
+            AggOp::LimitRatio if p.is_nan() => {
+                return Err(Error::exec("Ratio value is NaN"));
             }
             _ => {}
         }
@@ -168,10 +164,11 @@ fn series_major(
 ) -> Result<Result<Val, Vec<StepSeries>>, Error> {
     // topk/bottomk pick series per step; the order of an instant result matters, so only
     // range evaluations (many steps) take this path.
-    if matches!(a.op, AggOp::Topk | AggOp::Bottomk) && ev.n > 1 {
-        if let Some(ps) = params {
-            return top_series_major(ev, a, ss, ps).map(Ok);
-        }
+    if matches!(a.op, AggOp::Topk | AggOp::Bottomk)
+        && ev.n > 1
+        && let Some(ps) = params
+    {
+        return top_series_major(ev, a, ss, ps).map(Ok);
     }
     let simple = matches!(
         a.op,

@@ -637,17 +637,19 @@ impl VectorSelector {
     fn fmt_selector(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut rest: Vec<&Matcher> = Vec::new();
         let mut name_written = false;
-        if let Some(name) = &self.name {
-            if is_plain_metric_name(name) {
-                f.write_str(name)?;
-                name_written = true;
-            }
+        if let Some(name) = &self.name
+            && is_plain_metric_name(name)
+        {
+            f.write_str(name)?;
+            name_written = true;
         }
         for m in &self.matchers {
-            if name_written && m.name() == lookout_tsdb::METRIC_NAME && m.op() == MatchOp::Equal {
-                if Some(m.value()) == self.name.as_deref() {
-                    continue;
-                }
+            if name_written
+                && m.name() == lookout_tsdb::METRIC_NAME
+                && m.op() == MatchOp::Equal
+                && Some(m.value()) == self.name.as_deref()
+            {
+                continue;
             }
             rest.push(m);
         }

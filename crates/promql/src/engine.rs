@@ -140,9 +140,9 @@ impl Engine {
         };
         let val = ev.eval(expr)?;
         let value = if is_range {
-            ev.to_matrix(val)?
+            ev.matrix_value(val)?
         } else {
-            ev.to_instant(val)?
+            ev.instant_value(val)?
         };
         let mut annotations = Vec::new();
         for a in ev.annotations {
@@ -319,10 +319,10 @@ impl<'a> Ev<'a> {
     }
 
     pub fn check_cancel(&self) -> Result<(), Error> {
-        if let Some(c) = self.cancel {
-            if c() {
-                return Err(Error::new(ErrorKind::Canceled));
-            }
+        if let Some(c) = self.cancel
+            && c()
+        {
+            return Err(Error::new(ErrorKind::Canceled));
         }
         Ok(())
     }
@@ -474,12 +474,13 @@ impl<'a> Ev<'a> {
                     continue;
                 }
                 let mut v = if timestamps { st as f64 / 1000.0 } else { sv };
-                if vs.smoothed && st < t {
-                    if let Some(&(nt, nv)) = buf.get(j) {
-                        if nt - t <= lookback && !is_stale_nan(nv) {
-                            v = sv + (nv - sv) * (t - st) as f64 / (nt - st) as f64;
-                        }
-                    }
+                if vs.smoothed
+                    && st < t
+                    && let Some(&(nt, nv)) = buf.get(j)
+                    && nt - t <= lookback
+                    && !is_stale_nan(nv)
+                {
+                    v = sv + (nv - sv) * (t - st) as f64 / (nt - st) as f64;
                 }
                 points.push((i as u32, v));
             }
@@ -788,7 +789,7 @@ impl<'a> Ev<'a> {
     // -----------------------------------------------------------------------------------------
     // Results
 
-    fn to_instant(&mut self, val: Val) -> Result<Value, Error> {
+    fn instant_value(&mut self, val: Val) -> Result<Value, Error> {
         let t = self.start;
         Ok(match val {
             Val::Scalar(v) => Value::Scalar {
@@ -796,7 +797,7 @@ impl<'a> Ev<'a> {
                 v: v.first().copied().unwrap_or(f64::NAN),
             },
             Val::Str(s) => Value::String { t, v: s },
-            Val::Series(ss) => return self.to_instant(Val::Vector(series_to_steps(self.n, ss))),
+            Val::Series(ss) => return self.instant_value(Val::Vector(series_to_steps(self.n, ss))),
             Val::Vector(mut steps) => {
                 let step = steps.pop().unwrap_or_default();
                 let out: Vec<Sample> = step
@@ -847,7 +848,7 @@ impl<'a> Ev<'a> {
         })
     }
 
-    fn to_matrix(&mut self, val: Val) -> Result<Value, Error> {
+    fn matrix_value(&mut self, val: Val) -> Result<Value, Error> {
         match val {
             Val::Scalar(v) => {
                 let points = v

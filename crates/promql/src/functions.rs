@@ -577,14 +577,13 @@ fn rate_like(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
     // Prometheus hints when a counter function reads something that is not named like a counter.
     let span = c.args[0].span();
     for s in &arg.series {
-        if let Some(name) = s.labels.metric_name() {
-            if !["_total", "_sum", "_count", "_bucket"]
+        if let Some(name) = s.labels.metric_name()
+            && !["_total", "_sum", "_count", "_bucket"]
                 .iter()
                 .any(|suf| name.ends_with(suf))
-                && !out.is_empty()
-            {
-                ev.info(span, format!("metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"));
-            }
+            && !out.is_empty()
+        {
+            ev.info(span, format!("metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"));
         }
     }
     Ok(Val::Series(out))
@@ -906,7 +905,7 @@ pub(crate) fn quantile_warning(ev: &mut Ev, q: f64, span: Span) {
 fn quantile_over_time(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
     let q = ev.eval_scalar(&c.args[0])?;
     let arg = ev.eval_range_arg(&c.args[1])?;
-    let out = apply_range(ev, &arg, &[q.clone()], false, |w, c| {
+    let out = apply_range(ev, &arg, std::slice::from_ref(&q), false, |w, c| {
         let mut vals: Vec<f64> = w.iter().map(|p| p.1).collect();
         Some(quantile(c.params[0], &mut vals))
     });
@@ -2010,6 +2009,7 @@ pub(crate) fn without_name(l: &Labels) -> Labels {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::signatures::FUNCTIONS;

@@ -399,10 +399,10 @@ fn lex_number(input: &str, start: usize) -> Result<(Tok, usize), ParseError> {
         j += 1;
     }
     let word = &input[i..j];
-    if word.bytes().any(|c| c.is_ascii_alphabetic()) {
-        if let Some(ms) = parse_duration(word) {
-            return Ok((Tok::Duration(ms), j - start));
-        }
+    if word.bytes().any(|c| c.is_ascii_alphabetic())
+        && let Some(ms) = parse_duration(word)
+    {
+        return Ok((Tok::Duration(ms), j - start));
     }
     while i < b.len() && b[i].is_ascii_digit() {
         i += 1;
@@ -437,6 +437,7 @@ fn lex_number(input: &str, start: usize) -> Result<(Tok, usize), ParseError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -442,10 +442,10 @@ impl Parser {
     }
 
     fn ident_expr(&mut self, word: String, span: Span) -> PResult<Expr> {
-        if let Some(op) = AggOp::from_name(&word) {
-            if matches!(self.peek(), Tok::LParen) || self.is_word("by") || self.is_word("without") {
-                return self.aggregate(op, span);
-            }
+        if let Some(op) = AggOp::from_name(&word)
+            && (matches!(self.peek(), Tok::LParen) || self.is_word("by") || self.is_word("without"))
+        {
+            return self.aggregate(op, span);
         }
         if *self.peek() == Tok::LParen {
             let Some(func) = signatures::function(&word) else {

@@ -1,6 +1,8 @@
 //! Parser behaviour a user sees: canonical printing (round trips), error positions and wording,
 //! and robustness against arbitrary input.
 
+#![allow(clippy::unwrap_used)] // Tests state their expectations with unwrap.
+
 use lookout_promql::{Engine, ErrorKind, parse};
 use lookout_tsdb::{Labels, Store};
 
