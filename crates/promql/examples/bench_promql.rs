@@ -14,7 +14,8 @@
 //!
 //! Run: `cargo run --profile fast -p lookout-promql --example bench_promql`
 //! Size: `LOOKOUT_BENCH_SERIES` (default 10000), `LOOKOUT_BENCH_HOURS` (default 2),
-//! `LOOKOUT_BENCH_RUNS` (default 5). Without `prometheus`/`promtool` on PATH only Lookout's
+//! `LOOKOUT_BENCH_RUNS` (default 5); `LOOKOUT_BENCH_CLASS` runs one class only and
+//! `LOOKOUT_BENCH_BASELINE=0` skips Prometheus (for profiling). Without `prometheus`/`promtool` on PATH only Lookout's
 //! timings are printed (baseline null).
 
 use std::fmt::Write as _;
@@ -302,13 +303,16 @@ fn start_prometheus(dir: &Path, om: &Path) -> Result<Server, String> {
 }
 
 /// Prometheus's answer as (labels text, points), sorted, and its evalTotalTime in seconds.
+/// Series as (labels text, points), sorted by labels.
+type Answer = Vec<(String, Vec<(i64, f64)>)>;
+
 fn prometheus_query(
     port: u16,
     q: &str,
     start: i64,
     end: i64,
     step: i64,
-) -> Result<(Vec<(String, Vec<(i64, f64)>)>, f64), String> {
+) -> Result<(Answer, f64), String> {
     let path = format!(
         "/api/v1/query_range?query={}&start={start}&end={end}&step={step}&stats=all",
         urlencode(q)
@@ -481,7 +485,15 @@ fn main() {
     );
 
     let t0 = Instant::now();
-    let prom = match start_prometheus(&dir, &om) {
+    let want_baseline = std::env::var("LOOKOUT_BENCH_BASELINE")
+        .map(|v| v != "0")
+        .unwrap_or(true);
+    let only = std::env::var("LOOKOUT_BENCH_CLASS").ok();
+    let prom = match if want_baseline {
+        start_prometheus(&dir, &om)
+    } else {
+        Err("disabled".into())
+    } {
         Ok(p) => Some(p),
         Err(e) => {
             eprintln!("prometheus baseline unavailable: {e}");
@@ -496,9 +508,13 @@ fn main() {
     }
 
     let engine = Engine::default();
-    // Queries start an hour in (on the minute grid), so range functions see full windows.
-    let (q_start, q_end) = (start_s - 1 + 3600, (end_s - 1) / 60 * 60);
+    // Queries start an hour in, so range functions see full windows, and at half past the
+    // minute, so a subquery's (whole-minute) inner steps never sit on its range's edge either.
+    let (q_start, q_end) = (start_s - 1 + 3600 + 30, (end_s - 1) / 60 * 60 - 30);
     for (class, q) in CLASSES {
+        if only.as_deref().is_some_and(|o| o != *class) {
+            continue;
+        }
         let expr = match parse(q) {
             Ok(e) => e,
             Err(e) => {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use lookout_tsdb::{Labels, METRIC_NAME};
 
 use crate::ast::{AggOp, Aggregate, format_go_float};
-use crate::engine::{Ev, Smp, Val};
+use crate::engine::{Ev, Smp, StepSeries, Val};
 use crate::error::Error;
 use crate::functions::{kahan_inc, quantile, quantile_warning};
 
@@ -63,18 +63,25 @@ pub(crate) fn eval(ev: &mut Ev, a: &Aggregate) -> Result<Val, Error> {
             param_num = Some(ev.eval_scalar(p)?);
         }
     }
-    if let Some(l) = &param_str {
-        if !crate::functions::valid_label_name(l) {
-            return Err(Error::exec(format!(
-                "invalid label name {}",
-                crate::ast::quote(l)
-            )));
-        }
+    if let Some(l) = &param_str
+        && !crate::functions::valid_label_name(l)
+    {
+        return Err(Error::exec(format!(
+            "invalid label name {}",
+            crate::ast::quote(l)
+        )));
     }
-    let input = ev.eval_vector(&a.expr)?;
+    let input = match ev.eval(&a.expr)? {
+        Val::Series(ss) => match series_major(ev, a, ss, param_num.as_deref())? {
+            Ok(v) => return Ok(v),
+            Err(ss) => crate::engine::series_to_steps(ev.n, ss),
+        },
+        Val::Vector(v) => v,
+        _ => return Err(Error::exec("expected instant vector in aggregation")),
+    };
     // The group of a label set is computed once per distinct `Arc` (they recur at every step).
     // Input pointers stay unique: every step's vector was materialized before this loop.
-    let mut key_cache: HashMap<*const Labels, usize> = HashMap::new();
+    let mut key_cache: crate::engine::FastMap<*const Labels, usize> = Default::default();
     let mut group_keys: Vec<Arc<Labels>> = Vec::new();
     let mut gid_by_labels: HashMap<Arc<Labels>, usize> = HashMap::new();
     // Per step: the position of each group id in that step's groups (usize::MAX: none yet).
@@ -86,15 +93,11 @@ pub(crate) fn eval(ev: &mut Ev, a: &Aggregate) -> Result<Val, Error> {
         let p = param_num.as_ref().map(|v| v[i]).unwrap_or(f64::NAN);
         match a.op {
             AggOp::Quantile => quantile_warning(ev, p, param_span),
-            AggOp::Topk | AggOp::Bottomk | AggOp::Limitk => {
-                if p.is_nan() {
-                    return Err(Error::exec("Parameter value is NaN"));
-                }
+            AggOp::Topk | AggOp::Bottomk | AggOp::Limitk if p.is_nan() => {
+                return Err(Error::exec("Parameter value is NaN"));
             }
-            AggOp::LimitRatio => {
-                if p.is_nan() {
-                    return Err(Error::exec("Ratio value is NaN"));
-                }
+            AggOp::LimitRatio if p.is_nan() => {
+                return Err(Error::exec("Ratio value is NaN"));
             }
             _ => {}
         }
@@ -147,6 +150,155 @@ pub(crate) fn eval(ev: &mut Ev, a: &Aggregate) -> Result<Val, Error> {
         out.push(finish(ev, a, groups, step, p)?);
     }
     Ok(Val::Vector(out))
+}
+
+/// Folding aggregations straight from series-major input: each series' group is found once
+/// and its points are added step by step, in the same order as the step-major path (series
+/// order within a step), so sums round identically. Gives the series back when this shape
+/// does not apply.
+fn series_major(
+    ev: &mut Ev,
+    a: &Aggregate,
+    ss: Vec<StepSeries>,
+    params: Option<&[f64]>,
+) -> Result<Result<Val, Vec<StepSeries>>, Error> {
+    // topk/bottomk pick series per step; the order of an instant result matters, so only
+    // range evaluations (many steps) take this path.
+    if matches!(a.op, AggOp::Topk | AggOp::Bottomk)
+        && ev.n > 1
+        && let Some(ps) = params
+    {
+        return top_series_major(ev, a, ss, ps).map(Ok);
+    }
+    let simple = matches!(
+        a.op,
+        AggOp::Sum
+            | AggOp::Avg
+            | AggOp::Count
+            | AggOp::Min
+            | AggOp::Max
+            | AggOp::Group
+            | AggOp::Stddev
+            | AggOp::Stdvar
+    );
+    if !simple {
+        return Ok(Err(ss));
+    }
+    let mut gid_by_labels: HashMap<Labels, usize> = HashMap::new();
+    let mut keys: Vec<Arc<Labels>> = Vec::new();
+    let mut drop: Vec<Option<bool>> = Vec::new();
+    let mut gids = Vec::with_capacity(ss.len());
+    for s in &ss {
+        let key = grouping_labels(&s.labels, a);
+        let gid = *gid_by_labels.entry(key.clone()).or_insert_with(|| {
+            keys.push(Arc::new(key));
+            drop.push(None);
+            keys.len() - 1
+        });
+        // A group whose members disagree on dropping the name needs per-step flags.
+        match drop[gid] {
+            Some(d) if d != s.drop_name => return Ok(Err(ss)),
+            _ => drop[gid] = Some(s.drop_name),
+        }
+        gids.push(gid);
+    }
+    let ng = keys.len();
+    let mut acc: Vec<Option<Group>> = (0..ev.n * ng).map(|_| None).collect();
+    for (s, &gid) in ss.iter().zip(&gids) {
+        ev.check_cancel()?;
+        for &(i, v) in &s.points {
+            let g = acc[i as usize * ng + gid].get_or_insert_with(|| Group::new(keys[gid].clone()));
+            add(g, a.op, v, 0);
+        }
+    }
+    let mut out: Vec<StepSeries> = keys
+        .iter()
+        .zip(&drop)
+        .map(|(k, d)| StepSeries {
+            labels: k.clone(),
+            drop_name: d.unwrap_or(false),
+            points: Vec::new(),
+        })
+        .collect();
+    for (k, g) in acc.iter_mut().enumerate() {
+        if let Some(g) = g {
+            out[k % ng]
+                .points
+                .push(((k / ng) as u32, simple_value(a.op, g, f64::NAN)));
+        }
+    }
+    out.retain(|s| !s.points.is_empty());
+    Ok(Ok(Val::Series(out)))
+}
+
+fn top_series_major(
+    ev: &mut Ev,
+    a: &Aggregate,
+    ss: Vec<StepSeries>,
+    ps: &[f64],
+) -> Result<Val, Error> {
+    if ps.iter().any(|p| p.is_nan()) {
+        return Err(Error::exec("Parameter value is NaN"));
+    }
+    let top = a.op == AggOp::Topk;
+    let mut gid_by_labels: HashMap<Labels, usize> = HashMap::new();
+    let gids: Vec<usize> = ss
+        .iter()
+        .map(|s| {
+            let next = gid_by_labels.len();
+            *gid_by_labels
+                .entry(grouping_labels(&s.labels, a))
+                .or_insert(next)
+        })
+        .collect();
+    let ng = gid_by_labels.len().max(1);
+    // Per step, per group: (series index, value), in series order as the step-major path sees them.
+    let mut per_step: Vec<Vec<(u32, f64)>> = (0..ev.n).map(|_| Vec::new()).collect();
+    for (si, s) in ss.iter().enumerate() {
+        for &(i, v) in &s.points {
+            per_step[i as usize].push((si as u32, v));
+        }
+    }
+    let mut picked: Vec<Vec<(u32, f64)>> = (0..ss.len()).map(|_| Vec::new()).collect();
+    let mut groups: Vec<Vec<(u32, f64)>> = (0..ng).map(|_| Vec::new()).collect();
+    for (i, cands) in per_step.into_iter().enumerate() {
+        ev.check_cancel()?;
+        let p = ps[i];
+        if p < 1.0 {
+            continue;
+        }
+        let k = if p >= usize::MAX as f64 {
+            usize::MAX
+        } else {
+            p as usize
+        };
+        groups.iter_mut().for_each(Vec::clear);
+        for c in cands {
+            groups[gids[c.0 as usize]].push(c);
+        }
+        for g in &mut groups {
+            let cmp = |x: &(u32, f64), y: &(u32, f64)| k_cmp(x.1, y.1, top).then(x.0.cmp(&y.0));
+            if k < g.len() {
+                g.select_nth_unstable_by(k, cmp);
+                g.truncate(k);
+            }
+            for &(si, v) in g.iter() {
+                picked[si as usize].push((i as u32, v));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (s, mut points) in ss.into_iter().zip(picked) {
+        if !points.is_empty() {
+            points.sort_by_key(|p| p.0);
+            out.push(StepSeries {
+                labels: s.labels,
+                drop_name: s.drop_name,
+                points,
+            });
+        }
+    }
+    Ok(Val::Series(out))
 }
 
 /// `count_values` label value: Go's `strconv.FormatFloat(v, 'f', -1, 64)`.
@@ -263,7 +415,14 @@ fn finish(
                 let mut members = g.members;
                 if a.op != AggOp::Limitk {
                     let top = a.op == AggOp::Topk;
-                    members.sort_by(|x, y| k_cmp(step[*x].v, step[*y].v, top));
+                    let cmp =
+                        |x: &usize, y: &usize| k_cmp(step[*x].v, step[*y].v, top).then(x.cmp(y));
+                    // Select the k best first (linear), then order only those.
+                    if k < members.len() {
+                        members.select_nth_unstable_by(k, cmp);
+                        members.truncate(k);
+                    }
+                    members.sort_by(cmp);
                 }
                 members.truncate(k);
                 out.extend(members.into_iter().map(|m| step[m].clone()));
@@ -304,29 +463,7 @@ fn finish(
         _ => {}
     }
     for mut g in groups {
-        let v = match a.op {
-            AggOp::Sum => {
-                if g.value.is_infinite() {
-                    g.value
-                } else {
-                    g.value + g.kahan
-                }
-            }
-            AggOp::Avg => {
-                if g.incremental {
-                    g.mean + g.kahan
-                } else {
-                    g.value / g.count + g.kahan / g.count
-                }
-            }
-            AggOp::Count | AggOp::CountValues => g.count,
-            AggOp::Group => 1.0,
-            AggOp::Min | AggOp::Max => g.value,
-            AggOp::Stdvar => g.value / g.count,
-            AggOp::Stddev => (g.value / g.count).sqrt(),
-            AggOp::Quantile => quantile(p, &mut g.values),
-            _ => unreachable_value(),
-        };
+        let v = simple_value(a.op, &mut g, p);
         // Grouping by `__name__` keeps the name, unless a member was to lose it.
         out.push(Smp {
             labels: g.labels,
@@ -335,6 +472,33 @@ fn finish(
         });
     }
     Ok(out)
+}
+
+/// The result of a group for the aggregations that fold values (not topk/limitk/...).
+fn simple_value(op: AggOp, g: &mut Group, p: f64) -> f64 {
+    match op {
+        AggOp::Sum => {
+            if g.value.is_infinite() {
+                g.value
+            } else {
+                g.value + g.kahan
+            }
+        }
+        AggOp::Avg => {
+            if g.incremental {
+                g.mean + g.kahan
+            } else {
+                g.value / g.count + g.kahan / g.count
+            }
+        }
+        AggOp::Count | AggOp::CountValues => g.count,
+        AggOp::Group => 1.0,
+        AggOp::Min | AggOp::Max => g.value,
+        AggOp::Stdvar => g.value / g.count,
+        AggOp::Stddev => (g.value / g.count).sqrt(),
+        AggOp::Quantile => quantile(p, &mut g.values),
+        _ => unreachable_value(),
+    }
 }
 
 fn unreachable_value() -> f64 {

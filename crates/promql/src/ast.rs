@@ -84,6 +84,10 @@ pub struct VectorSelector {
     pub matchers: Vec<Matcher>,
     pub offset: Option<DurationExpr>,
     pub at: Option<AtModifier>,
+    /// `anchored`: range functions start from the last sample before the window.
+    pub anchored: bool,
+    /// `smoothed`: values are interpolated at the window's (or the instant's) edges.
+    pub smoothed: bool,
     pub span: Span,
 }
 
@@ -135,6 +139,10 @@ pub enum BinOp {
     Mod,
     Pow,
     Atan2,
+    /// `</`, native histograms only.
+    TrimUpper,
+    /// `>/`, native histograms only.
+    TrimLower,
     Eql,
     Neq,
     Gtr,
@@ -156,6 +164,8 @@ impl BinOp {
             BinOp::Mod => "%",
             BinOp::Pow => "^",
             BinOp::Atan2 => "atan2",
+            BinOp::TrimUpper => "</",
+            BinOp::TrimLower => ">/",
             BinOp::Eql => "==",
             BinOp::Neq => "!=",
             BinOp::Gtr => ">",
@@ -183,7 +193,12 @@ impl BinOp {
             BinOp::And | BinOp::Unless => 2,
             BinOp::Eql | BinOp::Neq | BinOp::Gtr | BinOp::Lss | BinOp::Gte | BinOp::Lte => 3,
             BinOp::Add | BinOp::Sub => 4,
-            BinOp::Mul | BinOp::Div | BinOp::Mod | BinOp::Atan2 => 5,
+            BinOp::Mul
+            | BinOp::Div
+            | BinOp::Mod
+            | BinOp::Atan2
+            | BinOp::TrimUpper
+            | BinOp::TrimLower => 5,
             BinOp::Pow => 7,
         }
     }
@@ -211,6 +226,11 @@ pub struct VectorMatching {
     pub on: bool,
     /// Labels copied from the "one" side with `group_left(...)`/`group_right(...)`.
     pub include: Vec<String>,
+    /// `fill_left(v)` / `fill(v)`: value for a missing left-hand sample (the "many" side once
+    /// `group_right` swapped the sides, as Prometheus evaluates it).
+    pub fill_left: Option<f64>,
+    /// `fill_right(v)` / `fill(v)`: value for a missing right-hand ("one" side) sample.
+    pub fill_right: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -617,17 +637,19 @@ impl VectorSelector {
     fn fmt_selector(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut rest: Vec<&Matcher> = Vec::new();
         let mut name_written = false;
-        if let Some(name) = &self.name {
-            if is_plain_metric_name(name) {
-                f.write_str(name)?;
-                name_written = true;
-            }
+        if let Some(name) = &self.name
+            && is_plain_metric_name(name)
+        {
+            f.write_str(name)?;
+            name_written = true;
         }
         for m in &self.matchers {
-            if name_written && m.name() == lookout_tsdb::METRIC_NAME && m.op() == MatchOp::Equal {
-                if Some(m.value()) == self.name.as_deref() {
-                    continue;
-                }
+            if name_written
+                && m.name() == lookout_tsdb::METRIC_NAME
+                && m.op() == MatchOp::Equal
+                && Some(m.value()) == self.name.as_deref()
+            {
+                continue;
             }
             rest.push(m);
         }
@@ -664,6 +686,12 @@ impl VectorSelector {
         }
         if let Some(o) = &self.offset {
             write_offset(f, o)?;
+        }
+        if self.anchored {
+            f.write_str(" anchored")?;
+        }
+        if self.smoothed {
+            f.write_str(" smoothed")?;
         }
         Ok(())
     }
@@ -742,6 +770,19 @@ impl fmt::Display for Expr {
                             f.write_str(")")?;
                         }
                         _ => {}
+                    }
+                    match (m.fill_left, m.fill_right) {
+                        (Some(l), Some(r)) if l.to_bits() == r.to_bits() => {
+                            write!(f, " fill({})", format_go_float(l))?
+                        }
+                        (l, r) => {
+                            if let Some(l) = l {
+                                write!(f, " fill_left({})", format_go_float(l))?;
+                            }
+                            if let Some(r) = r {
+                                write!(f, " fill_right({})", format_go_float(r))?;
+                            }
+                        }
                     }
                 }
                 write!(f, " {}", b.rhs)

@@ -140,9 +140,9 @@ impl Engine {
         };
         let val = ev.eval(expr)?;
         let value = if is_range {
-            ev.to_matrix(val)?
+            ev.matrix_value(val)?
         } else {
-            ev.to_instant(val)?
+            ev.instant_value(val)?
         };
         let mut annotations = Vec::new();
         for a in ev.annotations {
@@ -184,6 +184,18 @@ pub(crate) struct RangeArg {
     pub range: i64,
     pub offset: i64,
     pub at: Option<i64>,
+    /// `anchored`/`smoothed` selectors also hold samples up to a lookback before (and, when
+    /// smoothed, after) each window.
+    pub mode: RangeMode,
+    pub lookback: i64,
+}
+
+/// How a range selector's windows are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RangeMode {
+    Normal,
+    Anchored,
+    Smoothed,
 }
 
 impl RangeArg {
@@ -193,13 +205,71 @@ impl RangeArg {
     }
 }
 
+/// FxHash-style hasher for maps keyed by pointers and small ids (SipHash's DoS resistance buys
+/// nothing there and costs a measurable share of a query).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(*b as u64);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(n as u64);
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(n as u64);
+    }
+}
+
+pub(crate) type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
+
+/// One series of an instant vector, for all steps where it has a value (series-major form,
+/// produced by selectors and range functions; step-major operators transpose it).
+#[derive(Debug, Clone)]
+pub(crate) struct StepSeries {
+    pub labels: Arc<Labels>,
+    pub drop_name: bool,
+    /// (step index, value), steps ascending.
+    pub points: Vec<(u32, f64)>,
+}
+
 /// An evaluated expression, for all steps.
 #[derive(Debug)]
 pub(crate) enum Val {
     Scalar(Vec<f64>),
     Str(String),
+    /// An instant vector, step-major: one vector per step.
     Vector(Vec<Vec<Smp>>),
+    /// An instant vector, series-major.
+    Series(Vec<StepSeries>),
     Matrix(RangeArg),
+}
+
+/// Transposes a series-major vector into one vector per step.
+pub(crate) fn series_to_steps(n: usize, series: Vec<StepSeries>) -> Vec<Vec<Smp>> {
+    let mut out: Vec<Vec<Smp>> = (0..n).map(|_| Vec::with_capacity(series.len())).collect();
+    for s in series {
+        for (i, v) in s.points {
+            out[i as usize].push(Smp {
+                labels: s.labels.clone(),
+                v,
+                drop_name: s.drop_name,
+            });
+        }
+    }
+    out
 }
 
 pub(crate) struct Ev<'a> {
@@ -217,11 +287,14 @@ pub(crate) struct Ev<'a> {
     pub samples: usize,
 }
 
+/// Removes the metric name, and with it the type and unit labels that describe it
+/// (Prometheus's `DropReserved` for the type-and-unit labels feature).
 pub(crate) fn drop_metric_name(l: &Labels) -> Labels {
-    if l.get(METRIC_NAME).is_none() {
+    const RESERVED: [&str; 3] = [METRIC_NAME, "__type__", "__unit__"];
+    if !RESERVED.iter().any(|n| l.get(n).is_some()) {
         return l.clone();
     }
-    Labels::new(l.iter().filter(|(n, _)| *n != METRIC_NAME))
+    Labels::new(l.iter().filter(|(n, _)| !RESERVED.contains(n)))
 }
 
 impl<'a> Ev<'a> {
@@ -246,10 +319,10 @@ impl<'a> Ev<'a> {
     }
 
     pub fn check_cancel(&self) -> Result<(), Error> {
-        if let Some(c) = self.cancel {
-            if c() {
-                return Err(Error::new(ErrorKind::Canceled));
-            }
+        if let Some(c) = self.cancel
+            && c()
+        {
+            return Err(Error::new(ErrorKind::Canceled));
         }
         Ok(())
     }
@@ -312,10 +385,17 @@ impl<'a> Ev<'a> {
                         }
                         Val::Vector(vs)
                     }
+                    Val::Series(mut ss) => {
+                        for s in &mut ss {
+                            s.points.iter_mut().for_each(|p| p.1 = -p.1);
+                            s.drop_name = true;
+                        }
+                        Val::Series(ss)
+                    }
                     other => other,
                 })
             }
-            Expr::Vector(vs) => Ok(Val::Vector(self.eval_selector(vs, false)?)),
+            Expr::Vector(vs) => Ok(Val::Series(self.eval_selector(vs, false)?)),
             Expr::Matrix(_) | Expr::Subquery(_) => Ok(Val::Matrix(self.eval_range_arg(e)?)),
             Expr::Binary(b) => self.eval_binary(b),
             Expr::Call(c) => functions::call(self, c),
@@ -326,6 +406,7 @@ impl<'a> Ev<'a> {
     pub fn eval_vector(&mut self, e: &Expr) -> Result<Vec<Vec<Smp>>, Error> {
         match self.eval(e)? {
             Val::Vector(v) => Ok(v),
+            Val::Series(s) => Ok(series_to_steps(self.n, s)),
             _ => Err(Error::exec(format!(
                 "expected instant vector, got {}",
                 e.value_type().name()
@@ -358,27 +439,29 @@ impl<'a> Ev<'a> {
         &mut self,
         vs: &VectorSelector,
         timestamps: bool,
-    ) -> Result<Vec<Vec<Smp>>, Error> {
+    ) -> Result<Vec<StepSeries>, Error> {
         let offset = vs.offset.as_ref().map(|d| self.duration_ms(d)).unwrap_or(0);
         let at = self.at_time(&vs.at);
         let eval_t = |ts: i64| at.unwrap_or(ts) - offset;
         let (first, last) = (eval_t(self.start), eval_t(self.end));
         let lookback = self.engine.lookback_delta_ms;
         let mint = first - lookback + 1;
-        let series = self.q.select(&vs.matchers, mint, last)?;
-        let mut out: Vec<Vec<Smp>> = (0..self.n).map(|_| Vec::new()).collect();
+        // `smoothed` interpolates towards the next sample, up to a lookback ahead.
+        let maxt = if vs.smoothed { last + lookback } else { last };
+        let series = self.q.select(&vs.matchers, mint, maxt)?;
+        let mut out: Vec<StepSeries> = Vec::with_capacity(series.len());
         let mut buf = Vec::new();
         for s in series {
             self.check_cancel()?;
             buf.clear();
-            self.q.samples(s.id, mint, last, &mut buf)?;
+            self.q.samples(s.id, mint, maxt, &mut buf)?;
             if buf.is_empty() {
                 continue;
             }
             self.add_samples(buf.len())?;
-            let labels = Arc::new(s.labels);
+            let mut points = Vec::with_capacity(self.n.min(buf.len() + 1));
             let mut j = 0;
-            for (i, step) in out.iter_mut().enumerate() {
+            for i in 0..self.n {
                 let t = eval_t(self.start + i as i64 * self.interval);
                 while j < buf.len() && buf[j].0 <= t {
                     j += 1;
@@ -390,11 +473,22 @@ impl<'a> Ev<'a> {
                 if st <= t - lookback || is_stale_nan(sv) {
                     continue;
                 }
-                let v = if timestamps { st as f64 / 1000.0 } else { sv };
-                step.push(Smp {
-                    labels: labels.clone(),
-                    v,
+                let mut v = if timestamps { st as f64 / 1000.0 } else { sv };
+                if vs.smoothed
+                    && st < t
+                    && let Some(&(nt, nv)) = buf.get(j)
+                    && nt - t <= lookback
+                    && !is_stale_nan(nv)
+                {
+                    v = sv + (nv - sv) * (t - st) as f64 / (nt - st) as f64;
+                }
+                points.push((i as u32, v));
+            }
+            if !points.is_empty() {
+                out.push(StepSeries {
+                    labels: Arc::new(s.labels),
                     drop_name: false,
+                    points,
                 });
             }
         }
@@ -415,16 +509,34 @@ impl<'a> Ev<'a> {
                     range,
                     offset,
                     at,
+                    mode: if vs.anchored {
+                        RangeMode::Anchored
+                    } else if vs.smoothed {
+                        RangeMode::Smoothed
+                    } else {
+                        RangeMode::Normal
+                    },
+                    lookback: self.engine.lookback_delta_ms,
                 };
                 let (first, last) = (arg.window_end(self.start), arg.window_end(self.end));
-                let mint = first - range + 1;
+                let (before, after) = match arg.mode {
+                    RangeMode::Normal => (0, 0),
+                    RangeMode::Anchored => (arg.lookback, 0),
+                    RangeMode::Smoothed => (arg.lookback, arg.lookback),
+                };
+                let mint = first - range + 1 - before;
+                let last = last + after;
                 let selected = self.q.select(&vs.matchers, mint, last)?;
                 let mut series = Vec::with_capacity(selected.len());
+                // Read into one scratch buffer, then copy out at the exact size: one allocation
+                // per series instead of a growing vector's several.
+                let mut scratch = Vec::new();
                 for s in selected {
                     self.check_cancel()?;
-                    let mut points = Vec::new();
-                    self.q.samples(s.id, mint, last, &mut points)?;
-                    points.retain(|p| !is_stale_nan(p.1));
+                    scratch.clear();
+                    self.q.samples(s.id, mint, last, &mut scratch)?;
+                    let mut points = Vec::with_capacity(scratch.len());
+                    points.extend(scratch.iter().filter(|p| !is_stale_nan(p.1)));
                     self.add_samples(points.len())?;
                     series.push(RangeSeries {
                         labels: Arc::new(s.labels),
@@ -458,6 +570,8 @@ impl<'a> Ev<'a> {
             range,
             offset,
             at,
+            mode: RangeMode::Normal,
+            lookback: self.engine.lookback_delta_ms,
         };
         let (first, last) = (arg.window_end(self.start), arg.window_end(self.end));
         // Prometheus aligns subquery steps to multiples of the step (Go division truncates).
@@ -495,7 +609,7 @@ impl<'a> Ev<'a> {
         let mut series: Vec<RangeSeries> = Vec::new();
         match val {
             Val::Vector(steps) => {
-                let mut index: HashMap<*const Labels, usize> = HashMap::new();
+                let mut index: FastMap<*const Labels, usize> = FastMap::default();
                 let mut total = 0;
                 for (i, step_samples) in steps.iter().enumerate() {
                     let t = sub.start + i as i64 * sub.interval;
@@ -533,6 +647,35 @@ impl<'a> Ev<'a> {
                 series = merged;
                 self.add_samples(total)?;
             }
+            Val::Series(ss) => {
+                let mut total = 0;
+                let mut by_labels: HashMap<Labels, usize> = HashMap::new();
+                for s in ss {
+                    total += s.points.len();
+                    let points: Vec<(i64, f64)> = s
+                        .points
+                        .iter()
+                        .map(|(i, v)| (sub.start + *i as i64 * sub.interval, *v))
+                        .collect();
+                    match by_labels.get(&*s.labels) {
+                        Some(&k) => {
+                            let m: &mut RangeSeries = &mut series[k];
+                            m.points.extend(points);
+                            m.points.sort_by_key(|p| p.0);
+                            m.drop_name |= s.drop_name;
+                        }
+                        None => {
+                            by_labels.insert((*s.labels).clone(), series.len());
+                            series.push(RangeSeries {
+                                labels: s.labels,
+                                points,
+                                drop_name: s.drop_name,
+                            });
+                        }
+                    }
+                }
+                self.add_samples(total)?;
+            }
             Val::Scalar(vals) => {
                 let points = vals
                     .iter()
@@ -556,6 +699,36 @@ impl<'a> Ev<'a> {
     fn eval_binary(&mut self, b: &Binary) -> Result<Val, Error> {
         let lhs = self.eval(&b.lhs)?;
         let rhs = self.eval(&b.rhs)?;
+        if matches!(b.op, BinOp::TrimUpper | BinOp::TrimLower) {
+            // Reached only when no native histogram was read (the store refuses those first).
+            return Err(Error::exec(format!(
+                "the {} operator trims native histograms, which are not supported yet",
+                b.op.as_str()
+            )));
+        }
+        let n = self.n;
+        let steps = |v: Val| match v {
+            Val::Series(s) => Val::Vector(series_to_steps(n, s)),
+            other => other,
+        };
+        let (lhs, rhs) = match (lhs, rhs) {
+            // A vector and a scalar combine series by series, no transposition needed.
+            (Val::Series(mut ls), Val::Scalar(r)) => {
+                for s in &mut ls {
+                    series_scalar(b, s, &r, false);
+                }
+                ls.retain(|s| !s.points.is_empty());
+                return Ok(Val::Series(ls));
+            }
+            (Val::Scalar(l), Val::Series(mut rs)) => {
+                for s in &mut rs {
+                    series_scalar(b, s, &l, true);
+                }
+                rs.retain(|s| !s.points.is_empty());
+                return Ok(Val::Series(rs));
+            }
+            (l, r) => (steps(l), steps(r)),
+        };
         match (lhs, rhs) {
             (Val::Scalar(l), Val::Scalar(r)) => {
                 let out = l
@@ -590,6 +763,8 @@ impl<'a> Ev<'a> {
                     labels: Vec::new(),
                     on: false,
                     include: Vec::new(),
+                    fill_left: None,
+                    fill_right: None,
                 };
                 let matching = b.matching.as_ref().unwrap_or(&default);
                 let mut out = Vec::with_capacity(self.n);
@@ -614,7 +789,7 @@ impl<'a> Ev<'a> {
     // -----------------------------------------------------------------------------------------
     // Results
 
-    fn to_instant(&mut self, val: Val) -> Result<Value, Error> {
+    fn instant_value(&mut self, val: Val) -> Result<Value, Error> {
         let t = self.start;
         Ok(match val {
             Val::Scalar(v) => Value::Scalar {
@@ -622,6 +797,7 @@ impl<'a> Ev<'a> {
                 v: v.first().copied().unwrap_or(f64::NAN),
             },
             Val::Str(s) => Value::String { t, v: s },
+            Val::Series(ss) => return self.instant_value(Val::Vector(series_to_steps(self.n, ss))),
             Val::Vector(mut steps) => {
                 let step = steps.pop().unwrap_or_default();
                 let out: Vec<Sample> = step
@@ -672,7 +848,7 @@ impl<'a> Ev<'a> {
         })
     }
 
-    fn to_matrix(&mut self, val: Val) -> Result<Value, Error> {
+    fn matrix_value(&mut self, val: Val) -> Result<Value, Error> {
         match val {
             Val::Scalar(v) => {
                 let points = v
@@ -689,7 +865,7 @@ impl<'a> Ev<'a> {
                 // Series are found by label-set pointer first (each `Arc` recurs at every step),
                 // then merged by their final labels (names dropped late may make two one).
                 // Iterating by reference keeps every `Arc` alive, so pointers stay unique.
-                let mut by_ptr: HashMap<(*const Labels, bool), usize> = HashMap::new();
+                let mut by_ptr: FastMap<(*const Labels, bool), usize> = FastMap::default();
                 let mut index: HashMap<Labels, usize> = HashMap::new();
                 let mut series: Vec<(Series, i64)> = Vec::new();
                 for (i, step) in steps.iter().enumerate() {
@@ -741,6 +917,40 @@ impl<'a> Ev<'a> {
                 out.sort_by(|a, b| a.labels.cmp(&b.labels));
                 Ok(Value::Matrix(out))
             }
+            Val::Series(ss) => {
+                let mut index: HashMap<Labels, usize> = HashMap::with_capacity(ss.len());
+                let mut out: Vec<Series> = Vec::with_capacity(ss.len());
+                for s in ss.into_iter().filter(|s| !s.points.is_empty()) {
+                    let labels = if s.drop_name {
+                        drop_metric_name(&s.labels)
+                    } else {
+                        (*s.labels).clone()
+                    };
+                    let points: Vec<(i64, f64)> = s
+                        .points
+                        .iter()
+                        .map(|(i, v)| (self.ts(*i as usize), *v))
+                        .collect();
+                    match index.get(&labels) {
+                        Some(&k) => {
+                            let m = &mut out[k];
+                            m.points.extend(points);
+                            m.points.sort_by_key(|p| p.0);
+                            if m.points.windows(2).any(|w| w[0].0 == w[1].0) {
+                                return Err(Error::exec(
+                                    "vector cannot contain metrics with the same labelset",
+                                ));
+                            }
+                        }
+                        None => {
+                            index.insert(labels.clone(), out.len());
+                            out.push(Series { labels, points });
+                        }
+                    }
+                }
+                out.sort_by(|a, b| a.labels.cmp(&b.labels));
+                Ok(Value::Matrix(out))
+            }
             Val::Str(_) | Val::Matrix(_) => Err(Error::exec(
                 "invalid expression type for range query, must be Scalar or instant Vector",
             )),
@@ -764,6 +974,8 @@ pub(crate) fn scalar_binop(op: BinOp, l: f64, r: f64) -> (f64, bool) {
         BinOp::Lss => (l, l < r),
         BinOp::Gte => (l, l >= r),
         BinOp::Lte => (l, l <= r),
+        // Trimming applies to native histograms; float samples have nothing to trim.
+        BinOp::TrimUpper | BinOp::TrimLower => (l, true),
         BinOp::And | BinOp::Or | BinOp::Unless => (f64::NAN, false),
     }
 }
@@ -773,6 +985,32 @@ fn is_arithmetic(op: BinOp) -> bool {
         op,
         BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Pow | BinOp::Mod | BinOp::Atan2
     )
+}
+
+fn series_scalar(b: &Binary, s: &mut StepSeries, scalars: &[f64], swap: bool) {
+    let mut dropped = false;
+    s.points.retain_mut(|p| {
+        let scalar = scalars[p.0 as usize];
+        let (l, r) = if swap { (scalar, p.1) } else { (p.1, scalar) };
+        let (mut v, keep) = scalar_binop(b.op, l, r);
+        if b.op.is_comparison() && swap {
+            v = r;
+        }
+        if b.return_bool {
+            p.1 = if keep { 1.0 } else { 0.0 };
+            dropped = true;
+            return true;
+        }
+        if !keep {
+            return false;
+        }
+        p.1 = v;
+        true
+    });
+    let _ = dropped;
+    if b.return_bool || is_arithmetic(b.op) {
+        s.drop_name = true;
+    }
 }
 
 fn vector_scalar(b: &Binary, step: &mut Vec<Smp>, scalar: f64, swap: bool) {
@@ -804,9 +1042,9 @@ fn vector_scalar(b: &Binary, step: &mut Vec<Smp>, scalar: f64, swap: bool) {
 pub(crate) struct SigCache {
     on: bool,
     labels: Vec<String>,
-    ids: HashMap<*const Labels, u32>,
+    ids: FastMap<*const Labels, u32>,
     interned: HashMap<Vec<(String, String)>, u32>,
-    results: HashMap<(*const Labels, *const Labels), (Arc<Labels>, u32)>,
+    results: FastMap<(*const Labels, *const Labels), (Arc<Labels>, u32)>,
     result_ids: HashMap<Labels, u32>,
 }
 
@@ -815,9 +1053,9 @@ impl SigCache {
         SigCache {
             on: m.on,
             labels: m.labels.clone(),
-            ids: HashMap::new(),
+            ids: FastMap::default(),
             interned: HashMap::new(),
-            results: HashMap::new(),
+            results: FastMap::default(),
             result_ids: HashMap::new(),
         }
     }
@@ -846,6 +1084,11 @@ impl SigCache {
         id
     }
 
+    fn intern_result(&mut self, l: &Labels) -> u32 {
+        let next = self.result_ids.len() as u32;
+        *self.result_ids.entry(l.clone()).or_insert(next)
+    }
+
     fn result(
         &mut self,
         many: &Arc<Labels>,
@@ -868,14 +1111,16 @@ fn vector_and(ls: Vec<Smp>, rs: &[Smp], sigs: &mut SigCache) -> Vec<Smp> {
     if rs.is_empty() {
         return Vec::new();
     }
-    let right: std::collections::HashSet<u32> = rs.iter().map(|s| sigs.sig(&s.labels)).collect();
+    let right: std::collections::HashSet<u32, std::hash::BuildHasherDefault<FastHasher>> =
+        rs.iter().map(|s| sigs.sig(&s.labels)).collect();
     ls.into_iter()
         .filter(|s| right.contains(&sigs.sig(&s.labels)))
         .collect()
 }
 
 fn vector_or(mut ls: Vec<Smp>, rs: Vec<Smp>, sigs: &mut SigCache) -> Vec<Smp> {
-    let left: std::collections::HashSet<u32> = ls.iter().map(|s| sigs.sig(&s.labels)).collect();
+    let left: std::collections::HashSet<u32, std::hash::BuildHasherDefault<FastHasher>> =
+        ls.iter().map(|s| sigs.sig(&s.labels)).collect();
     for s in rs {
         if !left.contains(&sigs.sig(&s.labels)) {
             ls.push(s);
@@ -885,7 +1130,8 @@ fn vector_or(mut ls: Vec<Smp>, rs: Vec<Smp>, sigs: &mut SigCache) -> Vec<Smp> {
 }
 
 fn vector_unless(ls: Vec<Smp>, rs: &[Smp], sigs: &mut SigCache) -> Vec<Smp> {
-    let right: std::collections::HashSet<u32> = rs.iter().map(|s| sigs.sig(&s.labels)).collect();
+    let right: std::collections::HashSet<u32, std::hash::BuildHasherDefault<FastHasher>> =
+        rs.iter().map(|s| sigs.sig(&s.labels)).collect();
     ls.into_iter()
         .filter(|s| !right.contains(&sigs.sig(&s.labels)))
         .collect()
@@ -920,6 +1166,18 @@ pub(crate) fn prom_labels(l: &Labels) -> String {
     s
 }
 
+/// The labels a sample is matched by (its match group): the `on` labels, or all but the
+/// `ignoring` ones and the name. A side filled by `fill(...)` carries just these.
+fn match_group(l: &Labels, m: &VectorMatching) -> Labels {
+    Labels::new(l.iter().filter(|(n, _)| {
+        if m.on {
+            m.labels.iter().any(|x| x == n)
+        } else {
+            *n != METRIC_NAME && !m.labels.iter().any(|x| x == n)
+        }
+    }))
+}
+
 fn vector_binop(
     b: &Binary,
     ls: Vec<Smp>,
@@ -927,12 +1185,15 @@ fn vector_binop(
     m: &VectorMatching,
     sigs: &mut SigCache,
 ) -> Result<Vec<Smp>, Error> {
-    if ls.is_empty() || rs.is_empty() {
+    // After `group_right` swaps the sides, `fill_left` fills the "many" side and `fill_right`
+    // the "one" side, as in Prometheus.
+    let (fill_many, fill_one) = (m.fill_left, m.fill_right);
+    if (ls.is_empty() || rs.is_empty()) && fill_many.is_none() && fill_one.is_none() {
         return Ok(Vec::new());
     }
     let swapped = m.card == Cardinality::OneToMany;
     let (many, one) = if swapped { (rs, ls) } else { (ls, rs) };
-    let mut one_by_sig: HashMap<u32, usize> = HashMap::with_capacity(one.len());
+    let mut one_by_sig: FastMap<u32, usize> = FastMap::default();
     for (i, s) in one.iter().enumerate() {
         let sig = sigs.sig(&s.labels);
         if let Some(&prev) = one_by_sig.get(&sig) {
@@ -950,48 +1211,87 @@ fn vector_binop(
         }
         one_by_sig.insert(sig, i);
     }
-    let mut matched: HashMap<u32, Option<std::collections::HashSet<u32>>> = HashMap::new();
+    // One-to-one: match groups already used; many-to-one: (match group, result labels) pairs.
+    let mut matched: std::collections::HashSet<
+        (u32, u32),
+        std::hash::BuildHasherDefault<FastHasher>,
+    > = Default::default();
     let mut out = Vec::new();
-    for s in many {
-        let sig = sigs.sig(&s.labels);
-        let Some(&oi) = one_by_sig.get(&sig) else {
-            continue;
+    let mut emit = |many_s: &Smp,
+                    one_labels: &Arc<Labels>,
+                    one_v: f64,
+                    sig: u32,
+                    labels: (Arc<Labels>, u32)|
+     -> Result<(), Error> {
+        let (l, r) = if swapped {
+            (one_v, many_s.v)
+        } else {
+            (many_s.v, one_v)
         };
-        let o = &one[oi];
-        let (l, r) = if swapped { (o.v, s.v) } else { (s.v, o.v) };
         let (mut v, keep) = scalar_binop(b.op, l, r);
-        let (labels, labels_id) = sigs.result(&s.labels, &o.labels, m);
+        let _ = one_labels;
+        let (labels, labels_id) = labels;
         // Matching errors are reported even for pairs a comparison then filters away.
         if m.card == Cardinality::OneToOne {
-            if matched.contains_key(&sig) {
+            if !matched.insert((sig, u32::MAX)) {
                 return Err(Error::exec(
                     "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
                 ));
             }
-            matched.insert(sig, None);
-        } else {
-            let set = matched
-                .entry(sig)
-                .or_insert_with(|| Some(Default::default()));
-            if let Some(set) = set {
-                if !set.insert(labels_id) {
-                    return Err(Error::exec(
-                        "multiple matches for labels: grouping labels must ensure unique matches",
-                    ));
-                }
-            }
+        } else if !matched.insert((sig, labels_id)) {
+            return Err(Error::exec(
+                "multiple matches for labels: grouping labels must ensure unique matches",
+            ));
         }
         if b.return_bool {
             v = if keep { 1.0 } else { 0.0 };
         } else if !keep {
-            continue;
+            return Ok(());
         }
-        let drop_name = b.return_bool || is_arithmetic(b.op) || s.drop_name;
+        let drop_name = b.return_bool || is_arithmetic(b.op) || many_s.drop_name;
         out.push(Smp {
             labels,
             v,
             drop_name,
         });
+        Ok(())
+    };
+    let mut seen_one: std::collections::HashSet<u32, std::hash::BuildHasherDefault<FastHasher>> =
+        Default::default();
+    for s in &many {
+        let sig = sigs.sig(&s.labels);
+        match one_by_sig.get(&sig) {
+            Some(&oi) => {
+                seen_one.insert(sig);
+                let o = &one[oi];
+                let labels = sigs.result(&s.labels, &o.labels, m);
+                emit(s, &o.labels, o.v, sig, labels)?;
+            }
+            None => {
+                if let Some(fv) = fill_one {
+                    let filled = Arc::new(match_group(&s.labels, m));
+                    let labels = result_labels(&s.labels, &filled, m);
+                    let id = sigs.intern_result(&labels);
+                    emit(s, &filled, fv, sig, (labels, id))?;
+                }
+            }
+        }
+    }
+    if let Some(fv) = fill_many {
+        for o in &one {
+            let sig = sigs.sig(&o.labels);
+            if seen_one.contains(&sig) {
+                continue;
+            }
+            let filled = Smp {
+                labels: Arc::new(match_group(&o.labels, m)),
+                v: fv,
+                drop_name: false,
+            };
+            let labels = result_labels(&filled.labels, &o.labels, m);
+            let id = sigs.intern_result(&labels);
+            emit(&filled, &o.labels, o.v, sig, (labels, id))?;
+        }
     }
     Ok(out)
 }

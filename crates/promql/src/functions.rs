@@ -6,7 +6,7 @@ use std::sync::Arc;
 use lookout_tsdb::{Labels, METRIC_NAME, MatchOp};
 
 use crate::ast::{Call, Expr, Span, ValueType, format_go_float};
-use crate::engine::{Ev, RangeArg, Smp, Val, drop_metric_name};
+use crate::engine::{Ev, RangeArg, RangeMode, Smp, StepSeries, Val, drop_metric_name};
 use crate::error::Error;
 
 /// Everything a range function sees for one series at one step.
@@ -75,7 +75,7 @@ pub(crate) static IMPLS: &[FnImpl] = &[
     math("atanh", f64::atanh),
     range("avg_over_time", avg_over_time),
     math("ceil", f64::ceil),
-    range("changes", changes),
+    custom("changes", changes_like),
     custom("clamp", clamp),
     custom("clamp_max", clamp_max),
     custom("clamp_min", clamp_min),
@@ -87,7 +87,7 @@ pub(crate) static IMPLS: &[FnImpl] = &[
     custom("day_of_week", day_of_week),
     custom("day_of_year", day_of_year),
     math("deg", |v| v * 180.0 / std::f64::consts::PI),
-    range("delta", |w, c| extrapolated_rate(w, c, false, false)),
+    custom("delta", delta),
     range("deriv", deriv),
     custom("double_exponential_smoothing", double_exponential_smoothing),
     math("exp", f64::exp),
@@ -111,6 +111,11 @@ pub(crate) static IMPLS: &[FnImpl] = &[
     custom("hour", hour),
     range("idelta", |w, _| instant_value(w, false)),
     custom("increase", rate_like),
+    FnImpl {
+        name: "info",
+        imp: Imp::Custom(info),
+        keeps_name: true,
+    },
     range("irate", |w, _| instant_value(w, true)),
     FnImpl {
         name: "label_join",
@@ -156,7 +161,7 @@ pub(crate) static IMPLS: &[FnImpl] = &[
         ]))
     }),
     custom("rate", rate_like),
-    range("resets", resets),
+    custom("resets", changes_like),
     custom("round", round),
     custom("scalar", scalar),
     math("sgn", sgn),
@@ -229,6 +234,7 @@ pub(crate) fn lookup(name: &str) -> Option<&'static FnImpl> {
 
 /// Evaluates a function call.
 pub(crate) fn call(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
+    check_range_modifiers(c)?;
     let Some(f) = lookup(c.func.name) else {
         return Err(Error::exec(format!(
             "function {:?} is not implemented",
@@ -236,16 +242,25 @@ pub(crate) fn call(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
         )));
     };
     match f.imp {
-        Imp::Math(m) => {
-            let mut v = ev.eval_vector(&c.args[0])?;
-            for step in &mut v {
-                for s in step {
-                    s.v = m(s.v);
+        Imp::Math(m) => match ev.eval(&c.args[0])? {
+            Val::Series(mut ss) => {
+                for s in &mut ss {
+                    s.points.iter_mut().for_each(|p| p.1 = m(p.1));
                     s.drop_name = true;
                 }
+                Ok(Val::Series(ss))
             }
-            Ok(Val::Vector(v))
-        }
+            Val::Vector(mut v) => {
+                for step in &mut v {
+                    for s in step {
+                        s.v = m(s.v);
+                        s.drop_name = true;
+                    }
+                }
+                Ok(Val::Vector(v))
+            }
+            _ => Err(Error::exec("expected instant vector")),
+        },
         Imp::Range(r) => range_call(ev, c, r, f.keeps_name),
         Imp::Custom(g) => g(ev, c),
     }
@@ -265,7 +280,7 @@ fn range_call(ev: &mut Ev, c: &Call, f: RangeFn, keeps_name: bool) -> Result<Val
     let Some(arg) = arg else {
         return Err(Error::exec("missing range vector argument"));
     };
-    Ok(Val::Vector(apply_range(ev, &arg, &params, keeps_name, f)))
+    Ok(Val::Series(apply_range(ev, &arg, &params, keeps_name, f)))
 }
 
 pub(crate) fn apply_range(
@@ -274,12 +289,13 @@ pub(crate) fn apply_range(
     params: &[Vec<f64>],
     keeps_name: bool,
     f: RangeFn,
-) -> Vec<Vec<Smp>> {
-    let mut out: Vec<Vec<Smp>> = (0..ev.n).map(|_| Vec::new()).collect();
+) -> Vec<StepSeries> {
+    let mut out = Vec::with_capacity(arg.series.len());
     for s in &arg.series {
         let (mut lo, mut hi) = (0, 0);
         let pts = &s.points;
-        for (i, step) in out.iter_mut().enumerate() {
+        let mut points = Vec::new();
+        for i in 0..ev.n {
             let ts = ev.ts(i);
             let end = arg.window_end(ts);
             let start = end - arg.range;
@@ -307,15 +323,29 @@ pub(crate) fn apply_range(
                 params: [p(0), p(1)],
             };
             if let Some(v) = f(&pts[lo..hi], &ctx) {
-                step.push(Smp {
-                    labels: s.labels.clone(),
-                    v,
-                    drop_name: if keeps_name { s.drop_name } else { true },
-                });
+                points.push((i as u32, v));
             }
+        }
+        if !points.is_empty() {
+            out.push(StepSeries {
+                labels: s.labels.clone(),
+                drop_name: if keeps_name { s.drop_name } else { true },
+                points,
+            });
         }
     }
     out
+}
+
+/// Which steps have at least one sample in a series-major vector.
+fn steps_present(n: usize, ss: &[StepSeries]) -> Vec<bool> {
+    let mut present = vec![false; n];
+    for s in ss {
+        for (i, _) in &s.points {
+            present[*i as usize] = true;
+        }
+    }
+    present
 }
 
 /// Go's `math.Max`/`math.Min`: NaN wins.
@@ -357,31 +387,206 @@ fn scalar2(ev: &mut Ev, c: &Call, f: fn(f64, f64) -> f64) -> Result<Val, Error> 
     ))
 }
 
+// === anchored and smoothed range selectors (rate, increase, delta, changes, resets) ===
+
+/// Refuses `anchored`/`smoothed` selectors in functions that do not define them.
+fn check_range_modifiers(c: &Call) -> Result<(), Error> {
+    for a in &c.args {
+        let mut e = a;
+        while let Expr::Paren(p) = e {
+            e = &p.expr;
+        }
+        let Expr::Matrix(m) = e else { continue };
+        let (which, allowed): (&str, &[&str]) = if m.selector.smoothed {
+            ("smoothed", &["delta", "increase", "rate"])
+        } else if m.selector.anchored {
+            (
+                "anchored",
+                &["changes", "delta", "increase", "rate", "resets"],
+            )
+        } else {
+            continue;
+        };
+        if !allowed.contains(&c.func.name) {
+            return Err(Error::exec(format!(
+                "{which} modifier can only be used with: {} - not with {}",
+                allowed.join(", "),
+                c.func.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The value sequence a function sees for one extended window `(start, end]`: for `anchored`
+/// the last sample at or before the start (within the lookback) followed by the samples inside;
+/// for `smoothed` the values interpolated at both edges around the samples strictly inside
+/// (a counter's interpolation across a reset starts the new segment from zero).
+fn extended_seq(
+    pts: &[(i64, f64)],
+    start: i64,
+    end: i64,
+    lookback: i64,
+    mode: RangeMode,
+    counter: bool,
+) -> Option<Vec<f64>> {
+    let first_after = pts.partition_point(|p| p.0 <= start);
+    let first_beyond = pts.partition_point(|p| p.0 <= end);
+    match mode {
+        RangeMode::Anchored => {
+            if first_after >= first_beyond {
+                return None;
+            }
+            let mut seq = Vec::with_capacity(first_beyond - first_after + 1);
+            if first_after > 0 {
+                let (t, v) = pts[first_after - 1];
+                if t > start - lookback {
+                    seq.push(v);
+                }
+            }
+            seq.extend(pts[first_after..first_beyond].iter().map(|p| p.1));
+            Some(seq)
+        }
+        RangeMode::Smoothed => {
+            // Data only before or only after the window gives nothing.
+            if first_after >= pts.len() || first_beyond == 0 {
+                return None;
+            }
+            let at = |t: i64| -> f64 {
+                let k = pts.partition_point(|p| p.0 <= t);
+                match (k.checked_sub(1).map(|i| pts[i]), pts.get(k)) {
+                    (Some((pt, pv)), _) if pt == t => pv,
+                    (Some((pt, pv)), Some(&(nt, nv))) => {
+                        let frac = (t - pt) as f64 / (nt - pt) as f64;
+                        if counter && nv < pv {
+                            nv * frac
+                        } else {
+                            pv + (nv - pv) * frac
+                        }
+                    }
+                    (Some((_, pv)), None) => pv,
+                    (None, Some(&(_, nv))) => nv,
+                    (None, None) => f64::NAN,
+                }
+            };
+            let inner_end = pts.partition_point(|p| p.0 < end);
+            let mut seq = Vec::with_capacity(inner_end.saturating_sub(first_after) + 2);
+            seq.push(at(start));
+            if counter {
+                seq.extend(
+                    pts[first_after..inner_end.max(first_after)]
+                        .iter()
+                        .map(|p| p.1),
+                );
+            }
+            seq.push(at(end));
+            Some(seq)
+        }
+        RangeMode::Normal => Some(pts[first_after..first_beyond].iter().map(|p| p.1).collect()),
+    }
+}
+
+/// Counter increase over a value sequence: a drop is a reset, after which the new value counts.
+fn counter_increase(seq: &[f64]) -> f64 {
+    seq.windows(2)
+        .map(|w| if w[1] < w[0] { w[1] } else { w[1] - w[0] })
+        .sum()
+}
+
+fn extended_apply(
+    ev: &Ev,
+    arg: &RangeArg,
+    counter: bool,
+    f: &dyn Fn(&[f64], f64) -> f64,
+) -> Vec<StepSeries> {
+    let mut out = Vec::with_capacity(arg.series.len());
+    for s in &arg.series {
+        let mut points = Vec::new();
+        for i in 0..ev.n {
+            let end = arg.window_end(ev.ts(i));
+            let start = end - arg.range;
+            if let Some(seq) = extended_seq(&s.points, start, end, arg.lookback, arg.mode, counter)
+            {
+                points.push((i as u32, f(&seq, arg.range as f64 / 1000.0)));
+            }
+        }
+        if !points.is_empty() {
+            out.push(StepSeries {
+                labels: s.labels.clone(),
+                drop_name: true,
+                points,
+            });
+        }
+    }
+    out
+}
+
+// === delta(v range-vector) ===
+
+fn delta(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
+    let arg = ev.eval_range_arg(&c.args[0])?;
+    if arg.mode != RangeMode::Normal {
+        return Ok(Val::Series(extended_apply(ev, &arg, false, &|seq, _| {
+            seq[seq.len() - 1] - seq[0]
+        })));
+    }
+    Ok(Val::Series(apply_range(ev, &arg, &[], false, |w, c| {
+        extrapolated_rate(w, c, false, false)
+    })))
+}
+
+// === changes(v range-vector), resets(v range-vector) ===
+
+fn changes_like(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
+    let arg = ev.eval_range_arg(&c.args[0])?;
+    let is_changes = c.func.name == "changes";
+    if arg.mode != RangeMode::Normal {
+        let f: &dyn Fn(&[f64], f64) -> f64 = if is_changes {
+            &|seq, _| {
+                seq.windows(2)
+                    .filter(|w| w[0] != w[1] && !(w[0].is_nan() && w[1].is_nan()))
+                    .count() as f64
+            }
+        } else {
+            &|seq, _| seq.windows(2).filter(|w| w[1] < w[0]).count() as f64
+        };
+        return Ok(Val::Series(extended_apply(ev, &arg, false, f)));
+    }
+    Ok(Val::Series(apply_range(
+        ev,
+        &arg,
+        &[],
+        false,
+        if is_changes { changes } else { resets },
+    )))
+}
+
 // === rate(v range-vector), increase(v range-vector), delta(v range-vector) ===
 
 fn rate_like(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
     let arg = ev.eval_range_arg(&c.args[0])?;
     let is_rate = c.func.name == "rate";
-    let f: RangeFn = if is_rate {
-        |w, c| extrapolated_rate(w, c, true, true)
+    let out = if arg.mode == RangeMode::Normal {
+        counter_rate(ev, &arg, is_rate)
     } else {
-        |w, c| extrapolated_rate(w, c, true, false)
+        extended_apply(ev, &arg, true, &|seq, range_s| {
+            let inc = counter_increase(seq);
+            if is_rate { inc / range_s } else { inc }
+        })
     };
-    let out = apply_range(ev, &arg, &[], false, f);
     // Prometheus hints when a counter function reads something that is not named like a counter.
     let span = c.args[0].span();
     for s in &arg.series {
-        if let Some(name) = s.labels.metric_name() {
-            if !["_total", "_sum", "_count", "_bucket"]
+        if let Some(name) = s.labels.metric_name()
+            && !["_total", "_sum", "_count", "_bucket"]
                 .iter()
                 .any(|suf| name.ends_with(suf))
-                && out.iter().any(|step| !step.is_empty())
-            {
-                ev.info(span, format!("metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"));
-            }
+            && !out.is_empty()
+        {
+            ev.info(span, format!("metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"));
         }
     }
-    Ok(Val::Vector(out))
+    Ok(Val::Series(out))
 }
 
 fn extrapolated_rate(
@@ -393,18 +598,36 @@ fn extrapolated_rate(
     if w.len() < 2 {
         return None;
     }
-    let (first_t, first_v) = w[0];
-    let (last_t, last_v) = w[w.len() - 1];
-    let mut result = last_v - first_v;
+    let mut result = w[w.len() - 1].1 - w[0].1;
     if is_counter {
-        let mut prev = first_v;
-        for &(_, v) in &w[1..] {
-            if v < prev {
-                result += prev;
-            }
-            prev = v;
-        }
+        result += reset_correction(w);
     }
+    Some(extrapolate(w, result, c, is_counter, is_rate))
+}
+
+/// What counter resets add to `last - first`: each value before a drop, in order.
+fn reset_correction(w: &[(i64, f64)]) -> f64 {
+    let mut add = 0.0;
+    let mut prev = w[0].1;
+    for &(_, v) in &w[1..] {
+        if v < prev {
+            add += prev;
+        }
+        prev = v;
+    }
+    add
+}
+
+/// Prometheus's extrapolation of a delta over the samples `w` to the window's edges.
+fn extrapolate(
+    w: &[(i64, f64)],
+    result: f64,
+    c: &RangeCtx,
+    is_counter: bool,
+    is_rate: bool,
+) -> f64 {
+    let (first_t, first_v) = w[0];
+    let last_t = w[w.len() - 1].0;
     let mut to_start = (first_t - c.start) as f64 / 1000.0;
     let mut to_end = (c.end - last_t) as f64 / 1000.0;
     let sampled = (last_t - first_t) as f64 / 1000.0;
@@ -430,7 +653,62 @@ fn extrapolated_rate(
     if is_rate {
         factor /= c.range as f64 / 1000.0;
     }
-    Some(result * factor)
+    result * factor
+}
+
+/// `rate`/`increase` for every series and step. A prefix count of resets lets a window without
+/// any skip the per-sample scan (the sum is then exactly `last - first`, as in Prometheus).
+fn counter_rate(ev: &Ev, arg: &RangeArg, is_rate: bool) -> Vec<StepSeries> {
+    let mut out = Vec::with_capacity(arg.series.len());
+    let mut resets: Vec<u32> = Vec::new();
+    for s in &arg.series {
+        let pts = &s.points;
+        resets.clear();
+        let mut count = 0;
+        for (k, p) in pts.iter().enumerate() {
+            if k > 0 && p.1 < pts[k - 1].1 {
+                count += 1;
+            }
+            resets.push(count);
+        }
+        let (mut lo, mut hi) = (0, 0);
+        let mut points = Vec::new();
+        for i in 0..ev.n {
+            let ts = ev.ts(i);
+            let end = arg.window_end(ts);
+            let start = end - arg.range;
+            while hi < pts.len() && pts[hi].0 <= end {
+                hi += 1;
+            }
+            while lo < hi && pts[lo].0 <= start {
+                lo += 1;
+            }
+            if hi < lo + 2 {
+                continue;
+            }
+            let w = &pts[lo..hi];
+            let mut result = w[w.len() - 1].1 - w[0].1;
+            if resets[hi - 1] != resets[lo] {
+                result += reset_correction(w);
+            }
+            let ctx = RangeCtx {
+                start,
+                end,
+                ts,
+                range: arg.range,
+                params: [f64::NAN; 2],
+            };
+            points.push((i as u32, extrapolate(w, result, &ctx, true, is_rate)));
+        }
+        if !points.is_empty() {
+            out.push(StepSeries {
+                labels: s.labels.clone(),
+                drop_name: true,
+                points,
+            });
+        }
+    }
+    out
 }
 
 // === irate(v range-vector), idelta(v range-vector) ===
@@ -627,16 +905,16 @@ pub(crate) fn quantile_warning(ev: &mut Ev, q: f64, span: Span) {
 fn quantile_over_time(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
     let q = ev.eval_scalar(&c.args[0])?;
     let arg = ev.eval_range_arg(&c.args[1])?;
-    let out = apply_range(ev, &arg, &[q.clone()], false, |w, c| {
+    let out = apply_range(ev, &arg, std::slice::from_ref(&q), false, |w, c| {
         let mut vals: Vec<f64> = w.iter().map(|p| p.1).collect();
         Some(quantile(c.params[0], &mut vals))
     });
-    for (i, step) in out.iter().enumerate() {
-        if !step.is_empty() {
+    for (i, present) in steps_present(ev.n, &out).into_iter().enumerate() {
+        if present {
             quantile_warning(ev, q[i], c.args[0].span());
         }
     }
-    Ok(Val::Vector(out))
+    Ok(Val::Series(out))
 }
 
 // === mad_over_time(v range-vector) ===
@@ -671,7 +949,7 @@ fn double_exponential_smoothing(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
             )));
         }
     }
-    Ok(Val::Vector(apply_range(
+    Ok(Val::Series(apply_range(
         ev,
         &arg,
         &[sf, tf],
@@ -743,13 +1021,13 @@ fn absent(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
 
 fn absent_over_time(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
     let arg = ev.eval_range_arg(&c.args[0])?;
-    let present = apply_range(ev, &arg, &[], false, |_, _| Some(1.0));
+    let present = steps_present(ev.n, &apply_range(ev, &arg, &[], false, |_, _| Some(1.0)));
     let labels = Arc::new(absent_labels(&c.args[0]));
     Ok(Val::Vector(
         present
             .into_iter()
-            .map(|step| {
-                if step.is_empty() {
+            .map(|present| {
+                if !present {
                     vec![Smp {
                         labels: labels.clone(),
                         v: 1.0,
@@ -865,7 +1143,11 @@ fn timestamp(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
         arg = &p.expr;
     }
     let mut v = if let Expr::Vector(vs) = arg {
-        ev.eval_selector(vs, true)?
+        let mut ss = ev.eval_selector(vs, true)?;
+        for s in &mut ss {
+            s.drop_name = true;
+        }
+        return Ok(Val::Series(ss));
     } else {
         let mut v = ev.eval_vector(arg)?;
         for (i, step) in v.iter_mut().enumerate() {
@@ -1515,6 +1797,211 @@ fn histogram_fraction(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
     Ok(Val::Vector(out))
 }
 
+// === info(v instant-vector, [data-label-selector instant-vector]) ===
+
+/// The labels that tie a series to its info series.
+const IDENTIFYING_LABELS: [&str; 2] = ["instance", "job"];
+
+/// The time (for step time `t`) at which `e` reads its data: `@` and `offset` of the selector
+/// it is built on, through subqueries. Info series are looked up at that time.
+fn reference_time(e: &Expr, t: i64, ev: &Ev) -> i64 {
+    let at = |a: &Option<crate::ast::AtModifier>, t: i64| match a {
+        Some(crate::ast::AtModifier::Time(x)) => *x,
+        Some(crate::ast::AtModifier::Start) => ev.query.start,
+        Some(crate::ast::AtModifier::End) => ev.query.end,
+        None => t,
+    };
+    let off = |o: &Option<crate::ast::DurationExpr>| {
+        o.as_ref()
+            .map(|d| {
+                let step = if ev.is_range_query { ev.query.step } else { 0 };
+                d.eval_ms(step, ev.query.end - ev.query.start).round() as i64
+            })
+            .unwrap_or(0)
+    };
+    match e {
+        Expr::Vector(v) => at(&v.at, t) - off(&v.offset),
+        Expr::Matrix(m) => at(&m.selector.at, t) - off(&m.selector.offset),
+        Expr::Subquery(s) => reference_time(&s.expr, at(&s.at, t) - off(&s.offset), ev),
+        Expr::Paren(p) => reference_time(&p.expr, t, ev),
+        Expr::Unary(u) => reference_time(&u.expr, t, ev),
+        Expr::Binary(b) => {
+            if b.lhs.value_type() == ValueType::Vector {
+                reference_time(&b.lhs, t, ev)
+            } else {
+                reference_time(&b.rhs, t, ev)
+            }
+        }
+        Expr::Call(c) => c
+            .args
+            .iter()
+            .find(|a| matches!(a.value_type(), ValueType::Vector | ValueType::Matrix))
+            .map(|a| reference_time(a, t, ev))
+            .unwrap_or(t),
+        Expr::Aggregate(a) => reference_time(&a.expr, t, ev),
+        _ => t,
+    }
+}
+
+fn info(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
+    use lookout_tsdb::Matcher;
+    let mut name_matchers: Vec<Matcher> = Vec::new();
+    let mut data_matchers: Vec<Matcher> = Vec::new();
+    if let Some(sel) = c.args.get(1) {
+        let Expr::Vector(vs) = sel else {
+            return Err(Error::exec(
+                "info(): the second argument must be a label selector",
+            ));
+        };
+        for m in &vs.matchers {
+            if m.name() == METRIC_NAME {
+                name_matchers.push(m.clone())
+            } else {
+                data_matchers.push(m.clone())
+            }
+        }
+    }
+    // Without a positive name matcher, info metrics are `target_info` (no name matcher at all)
+    // or any `*_info` metric the negative ones leave.
+    let positive = name_matchers
+        .iter()
+        .any(|m| matches!(m.op(), MatchOp::Equal | MatchOp::RegexMatch));
+    if !positive {
+        let (op, v) = if name_matchers.is_empty() {
+            (MatchOp::Equal, "target_info")
+        } else {
+            (MatchOp::RegexMatch, ".+_info")
+        };
+        name_matchers
+            .push(Matcher::new(op, METRIC_NAME, v).map_err(|e| Error::exec(e.to_string()))?);
+    }
+    let base = ev.eval_vector(&c.args[0])?;
+    let refs: Vec<i64> = (0..ev.n)
+        .map(|i| reference_time(&c.args[0], ev.ts(i), ev))
+        .collect();
+    let (lo, hi) = refs
+        .iter()
+        .fold((i64::MAX, i64::MIN), |(a, b), r| (a.min(*r), b.max(*r)));
+    let lookback = ev.engine.lookback_delta_ms;
+    let mut selector: Vec<Matcher> = name_matchers.clone();
+    selector.extend(data_matchers.iter().cloned());
+    let candidates = if ev.n == 0 {
+        Vec::new()
+    } else {
+        ev.q.select(&selector, lo - lookback + 1, hi)?
+    };
+    // Each candidate info series: labels and its latest (timestamp) sample as of each step.
+    let mut infos: Vec<(Labels, Vec<Option<i64>>)> = Vec::new();
+    let mut buf = Vec::new();
+    for s in candidates {
+        buf.clear();
+        ev.q.samples(s.id, lo - lookback + 1, hi, &mut buf)?;
+        ev.add_samples(buf.len())?;
+        let alive: Vec<Option<i64>> = refs
+            .iter()
+            .map(|&r| {
+                let k = buf.partition_point(|p| p.0 <= r);
+                let (t, v) = *buf.get(k.checked_sub(1)?)?;
+                (t > r - lookback && !lookout_tsdb::is_stale_nan(v)).then_some(t)
+            })
+            .collect();
+        if alive.iter().any(Option::is_some) {
+            infos.push((s.labels, alive));
+        }
+    }
+    let empty_ok = data_matchers.iter().all(|m| m.matches(""));
+    let mut out = Vec::with_capacity(ev.n);
+    let mut cache: std::collections::HashMap<(*const Labels, Vec<usize>), Arc<Labels>> =
+        Default::default();
+    for (i, step) in base.into_iter().enumerate() {
+        let mut res = Vec::with_capacity(step.len());
+        for s in step {
+            let is_info = name_matchers
+                .iter()
+                .all(|m| m.matches(s.labels.metric_name().unwrap_or("")));
+            let ids: Vec<(&str, &str)> = IDENTIFYING_LABELS
+                .iter()
+                .filter_map(|n| s.labels.get(n).map(|v| (*n, v)))
+                .collect();
+            if is_info || ids.is_empty() {
+                res.push(s);
+                continue;
+            }
+            // Per info metric name, the matching series with the latest sample.
+            let mut chosen: Vec<(usize, i64)> = Vec::new();
+            for (k, (l, alive)) in infos.iter().enumerate() {
+                let Some(t) = alive[i] else { continue };
+                if !ids.iter().all(|(n, v)| l.get(n) == Some(*v)) {
+                    continue;
+                }
+                match chosen
+                    .iter_mut()
+                    .find(|(o, _)| infos[*o].0.metric_name() == l.metric_name())
+                {
+                    Some(c) if c.1 < t => *c = (k, t),
+                    Some(_) => {}
+                    None => chosen.push((k, t)),
+                }
+            }
+            if chosen.is_empty() {
+                if empty_ok {
+                    res.push(s);
+                }
+                continue;
+            }
+            let mut picked: Vec<usize> = chosen.iter().map(|c| c.0).collect();
+            picked.sort_unstable();
+            let key = (Arc::as_ptr(&s.labels), picked.clone());
+            let labels = match cache.get(&key) {
+                Some(l) => l.clone(),
+                None => {
+                    let mut pairs: Vec<(String, String)> = s
+                        .labels
+                        .iter()
+                        .map(|(n, v)| (n.to_string(), v.to_string()))
+                        .collect();
+                    let mut added: Vec<(String, String)> = Vec::new();
+                    for &k in &picked {
+                        for (n, v) in infos[k].0.iter() {
+                            if n == METRIC_NAME
+                                || IDENTIFYING_LABELS.contains(&n)
+                                || s.labels.get(n).is_some()
+                            {
+                                continue;
+                            }
+                            if !data_matchers.is_empty()
+                                && !data_matchers.iter().any(|m| m.name() == n)
+                            {
+                                continue;
+                            }
+                            match added.iter().find(|(an, _)| an == n) {
+                                Some((_, av)) if av != v => {
+                                    return Err(Error::exec(format!(
+                                        "conflicting label: {n:?} has values {av:?} and {v:?} in different info metrics"
+                                    )));
+                                }
+                                Some(_) => {}
+                                None => added.push((n.to_string(), v.to_string())),
+                            }
+                        }
+                    }
+                    pairs.extend(added);
+                    let l = Arc::new(Labels::new(pairs));
+                    cache.insert(key, l.clone());
+                    l
+                }
+            };
+            res.push(Smp {
+                labels,
+                v: s.v,
+                drop_name: s.drop_name,
+            });
+        }
+        out.push(res);
+    }
+    Ok(Val::Vector(out))
+}
+
 /// Drops `__name__` from a label set (used where a function builds new series).
 #[allow(dead_code)]
 pub(crate) fn without_name(l: &Labels) -> Labels {
@@ -1522,6 +2009,7 @@ pub(crate) fn without_name(l: &Labels) -> Labels {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::signatures::FUNCTIONS;

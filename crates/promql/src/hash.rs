@@ -95,6 +95,7 @@ pub(crate) fn labels_hash(l: &Labels) -> u64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -31,6 +31,10 @@ pub(crate) enum Tok {
     Div,
     Mod,
     Pow,
+    /// `</`: trim a native histogram's observations above a value.
+    TrimUpper,
+    /// `>/`: trim a native histogram's observations below a value.
+    TrimLower,
     Eql,
     Neq,
     Lte,
@@ -73,6 +77,8 @@ impl Tok {
             Tok::Div => "/",
             Tok::Mod => "%",
             Tok::Pow => "^",
+            Tok::TrimUpper => "</",
+            Tok::TrimLower => ">/",
             Tok::Eql => "==",
             Tok::Neq => "!=",
             Tok::Lte => "<=",
@@ -91,6 +97,12 @@ impl Tok {
 pub(crate) struct Token {
     pub tok: Tok,
     pub span: Span,
+}
+
+impl Token {
+    pub(crate) fn tok_ref(&self) -> &Tok {
+        &self.tok
+    }
 }
 
 pub(crate) fn is_ident_start(c: u8) -> bool {
@@ -157,10 +169,12 @@ pub(crate) fn lex(input: &str) -> Result<Vec<Token>, ParseError> {
             },
             b'<' => match b.get(i + 1) {
                 Some(b'=') => simple(Tok::Lte, 2),
+                Some(b'/') => simple(Tok::TrimUpper, 2),
                 _ => simple(Tok::Lss, 1),
             },
             b'>' => match b.get(i + 1) {
                 Some(b'=') => simple(Tok::Gte, 2),
+                Some(b'/') => simple(Tok::TrimLower, 2),
                 _ => simple(Tok::Gtr, 1),
             },
             b':' => simple(Tok::Colon, 1),
@@ -385,10 +399,10 @@ fn lex_number(input: &str, start: usize) -> Result<(Tok, usize), ParseError> {
         j += 1;
     }
     let word = &input[i..j];
-    if word.bytes().any(|c| c.is_ascii_alphabetic()) {
-        if let Some(ms) = parse_duration(word) {
-            return Ok((Tok::Duration(ms), j - start));
-        }
+    if word.bytes().any(|c| c.is_ascii_alphabetic())
+        && let Some(ms) = parse_duration(word)
+    {
+        return Ok((Tok::Duration(ms), j - start));
     }
     while i < b.len() && b[i].is_ascii_digit() {
         i += 1;
@@ -423,6 +437,7 @@ fn lex_number(input: &str, start: usize) -> Result<(Tok, usize), ParseError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -143,6 +143,8 @@ impl Parser {
             Tok::Div => BinOp::Div,
             Tok::Mod => BinOp::Mod,
             Tok::Pow => BinOp::Pow,
+            Tok::TrimUpper => BinOp::TrimUpper,
+            Tok::TrimLower => BinOp::TrimLower,
             Tok::Eql => BinOp::Eql,
             Tok::Neq => BinOp::Neq,
             Tok::Gtr => BinOp::Gtr,
@@ -201,6 +203,8 @@ impl Parser {
                 labels,
                 on,
                 include: Vec::new(),
+                fill_left: None,
+                fill_right: None,
             };
             if self.is_word("group_left") || self.is_word("group_right") {
                 let gs = self.span();
@@ -233,6 +237,63 @@ impl Parser {
             return Err(self.unexpected(
                 "binary expression; group modifiers need on(...) or ignoring(...) first",
             ));
+        }
+        // `fill(v)`, `fill_left(v)`, `fill_right(v)`; without the parenthesis `fill` is a metric.
+        while (self.is_word("fill") || self.is_word("fill_left") || self.is_word("fill_right"))
+            && *self.tok(self.pos + 1).tok_ref() == Tok::LParen
+        {
+            let fs = self.span();
+            let which = match self.next().tok {
+                Tok::Ident(w) => w.to_ascii_lowercase(),
+                _ => String::new(),
+            };
+            self.next();
+            let mut sign = 1.0;
+            while matches!(self.peek(), Tok::Sub | Tok::Add) {
+                if *self.peek() == Tok::Sub {
+                    sign = -sign;
+                }
+                self.next();
+            }
+            let v = match self.next().tok {
+                Tok::Number(v) => sign * v,
+                Tok::Duration(ms) => sign * ms as f64 / 1000.0,
+                _ => {
+                    self.pos -= 1;
+                    let mut e = self.unexpected("fill modifier");
+                    e.message.push_str(", expected number");
+                    return Err(e);
+                }
+            };
+            self.expect(Tok::RParen, "fill modifier")?;
+            if op.is_set() {
+                self.type_error(
+                    fs,
+                    format!(
+                        "fill modifier not allowed for \"{}\" operation",
+                        op.as_str()
+                    ),
+                );
+            }
+            let (m, _) = matching.get_or_insert_with(|| {
+                (
+                    VectorMatching {
+                        card: Cardinality::OneToOne,
+                        labels: Vec::new(),
+                        on: false,
+                        include: Vec::new(),
+                        fill_left: None,
+                        fill_right: None,
+                    },
+                    fs,
+                )
+            });
+            if which != "fill_right" {
+                m.fill_left = Some(v);
+            }
+            if which != "fill_left" {
+                m.fill_right = Some(v);
+            }
         }
         Ok((return_bool, matching))
     }
@@ -288,6 +349,8 @@ impl Parser {
                 labels: Vec::new(),
                 on: false,
                 include: Vec::new(),
+                fill_left: None,
+                fill_right: None,
             }),
             None => None,
         };
@@ -379,10 +442,10 @@ impl Parser {
     }
 
     fn ident_expr(&mut self, word: String, span: Span) -> PResult<Expr> {
-        if let Some(op) = AggOp::from_name(&word) {
-            if matches!(self.peek(), Tok::LParen) || self.is_word("by") || self.is_word("without") {
-                return self.aggregate(op, span);
-            }
+        if let Some(op) = AggOp::from_name(&word)
+            && (matches!(self.peek(), Tok::LParen) || self.is_word("by") || self.is_word("without"))
+        {
+            return self.aggregate(op, span);
         }
         if *self.peek() == Tok::LParen {
             let Some(func) = signatures::function(&word) else {
@@ -404,7 +467,24 @@ impl Parser {
         self.expect(Tok::LParen, "function call")?;
         let mut args = Vec::new();
         while *self.peek() != Tok::RParen {
-            args.push(self.expr(0)?);
+            let errors_before = self.errors.len();
+            let arg = self.expr(0)?;
+            // info()'s label selector may consist of matchers that all accept "" (it filters
+            // info series, it does not select series on its own).
+            if func.name == "info" && args.len() == 1 && matches!(arg, Expr::Vector(_)) {
+                let mut k = errors_before;
+                while k < self.errors.len() {
+                    if self.errors[k]
+                        .message
+                        .starts_with("vector selector must contain")
+                    {
+                        self.errors.remove(k);
+                    } else {
+                        k += 1;
+                    }
+                }
+            }
+            args.push(arg);
             if *self.peek() == Tok::Comma {
                 self.next();
             } else if *self.peek() != Tok::RParen {
@@ -692,6 +772,8 @@ impl Parser {
             matchers,
             offset: None,
             at: None,
+            anchored: false,
+            smoothed: false,
             span,
         }))
     }
@@ -791,6 +873,46 @@ impl Parser {
                                 "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery",
                             ));
                         }
+                    }
+                }
+                Tok::Ident(w)
+                    if w.eq_ignore_ascii_case("anchored") || w.eq_ignore_ascii_case("smoothed") =>
+                {
+                    let anchored = w.eq_ignore_ascii_case("anchored");
+                    let ms = self.next().span;
+                    let (sel, span) = match &mut e {
+                        Expr::Vector(v) if !anchored => (v, ms),
+                        Expr::Matrix(m) => (&mut m.selector, ms),
+                        _ => {
+                            let which = if anchored { "anchored" } else { "smoothed" };
+                            return Err(ParseError::new(
+                                ms,
+                                format!(
+                                    "{which} modifier must be preceded by a range vector selector{}",
+                                    if anchored {
+                                        ""
+                                    } else {
+                                        " or an instant vector selector"
+                                    }
+                                ),
+                            ));
+                        }
+                    };
+                    if sel.anchored || sel.smoothed {
+                        return Err(ParseError::new(
+                            span,
+                            "anchored and smoothed modifiers may be set only once",
+                        ));
+                    }
+                    if anchored {
+                        sel.anchored = true;
+                    } else {
+                        sel.smoothed = true;
+                    }
+                    match &mut e {
+                        Expr::Vector(v) => v.span = v.span.to(span),
+                        Expr::Matrix(m) => m.span = m.span.to(span),
+                        _ => {}
                     }
                 }
                 Tok::At => {

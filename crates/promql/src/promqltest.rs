@@ -92,17 +92,17 @@ impl Queryable for TestStorage {
         maxt: i64,
         out: &mut Vec<(i64, f64)>,
     ) -> Result<(), Error> {
-        if let Some(ts) = self.histograms.get(&SeriesId(id as u32)) {
-            if ts.iter().any(|t| *t >= mint && *t <= maxt) {
-                let series = self
-                    .store
-                    .labels(SeriesId(id as u32))
-                    .map(|l| l.to_string())
-                    .unwrap_or_default();
-                return Err(Error::new(ErrorKind::NativeHistogramsUnsupported {
-                    series,
-                }));
-            }
+        if let Some(ts) = self.histograms.get(&SeriesId(id as u32))
+            && ts.iter().any(|t| *t >= mint && *t <= maxt)
+        {
+            let series = self
+                .store
+                .labels(SeriesId(id as u32))
+                .map(|l| l.to_string())
+                .unwrap_or_default();
+            return Err(Error::new(ErrorKind::NativeHistogramsUnsupported {
+                series,
+            }));
         }
         Queryable::samples(&self.store, id, mint, maxt, out)
     }
@@ -356,10 +356,10 @@ fn parse_values(s: &str) -> Result<Vec<SeqValue>, String> {
             let mut end = rest.find("}}").ok_or("unterminated histogram")? + 2;
             let mut count = 1;
             let tail = &rest[end..];
-            if let Some(t) = tail.strip_prefix('+').or_else(|| tail.strip_prefix('-')) {
-                if t.starts_with("{{") {
-                    end += 1 + t.find("}}").ok_or("unterminated histogram")? + 2;
-                }
+            if let Some(t) = tail.strip_prefix('+').or_else(|| tail.strip_prefix('-'))
+                && t.starts_with("{{")
+            {
+                end += 1 + t.find("}}").ok_or("unterminated histogram")? + 2;
             }
             let tail = &rest[end..];
             if let Some(t) = tail.strip_prefix('x') {
@@ -412,10 +412,8 @@ fn load(lines: &[String], start: usize, storage: &mut TestStorage) -> usize {
                 SeqValue::Omitted => {}
                 SeqValue::Float(f) => {
                     let _ = storage.store.append(id, t, *f);
-                    if with_nhcb {
-                        if let Some(base) = nhcb_base(&labels) {
-                            nhcb_bases.entry(base).or_default().insert(t);
-                        }
+                    if with_nhcb && let Some(base) = nhcb_base(&labels) {
+                        nhcb_bases.entry(base).or_default().insert(t);
                     }
                 }
                 SeqValue::Histogram => hist_ts.push(t),
@@ -806,18 +804,18 @@ fn run_one(
                 return mismatch(format!("unexpected error: {e}"));
             }
             let msg = e.to_string();
-            if let Some(m) = &exp.fail_msg {
-                if *m != msg {
-                    return mismatch(format!("expected error {m:?}, got {msg:?}"));
-                }
+            if let Some(m) = &exp.fail_msg
+                && *m != msg
+            {
+                return mismatch(format!("expected error {m:?}, got {msg:?}"));
             }
-            if let Some(r) = &exp.fail_regex {
-                if !r.is_match(&msg) {
-                    return mismatch(format!(
-                        "expected error matching {:?}, got {msg:?}",
-                        r.as_str()
-                    ));
-                }
+            if let Some(r) = &exp.fail_regex
+                && !r.is_match(&msg)
+            {
+                return mismatch(format!(
+                    "expected error matching {:?}, got {msg:?}",
+                    r.as_str()
+                ));
             }
             return Ok(None);
         }

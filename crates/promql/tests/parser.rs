@@ -1,6 +1,8 @@
 //! Parser behaviour a user sees: canonical printing (round trips), error positions and wording,
 //! and robustness against arbitrary input.
 
+#![allow(clippy::unwrap_used)] // Tests state their expectations with unwrap.
+
 use lookout_promql::{Engine, ErrorKind, parse};
 use lookout_tsdb::{Labels, Store};
 
@@ -194,12 +196,56 @@ const CORPUS: &[&str] = &[
     "changes(http_requests[2m*(10+5)] offset min_of(step(), 1s)) @ end()",
     "sort_by_label_desc(limitk(2, x), \"a\", \"b\") or limit_ratio(-0.5, y)",
     "'a\\x41\\u00e9' + `raw`",
+    "increase(x[5m] anchored) + on(job) fill_left(0) rate(y[1m] offset 1m smoothed)",
+    "info(up @ 100 smoothed, {__name__=~\".+_info\", data=~\".*\"}) </ 2",
 ];
 
 const ALPHABET: &[&str] = &[
-    "(", ")", "{", "}", "[", "]", ",", ":", "@", "+", "-", "*", "/", "%", "^", "==", "!=", "=~",
-    "!~", "=", "<", ">=", "\"", "'", "`", "\\", "#", " ", "5m", "0x", "1e", "by", "on", "offset",
-    "bool", "sum", "rate", "é", "\n", "\u{0}",
+    "(",
+    ")",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    "@",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "^",
+    "</",
+    ">/",
+    "anchored ",
+    " smoothed",
+    "fill(1)",
+    "==",
+    "!=",
+    "=~",
+    "!~",
+    "=",
+    "<",
+    ">=",
+    "\"",
+    "'",
+    "`",
+    "\\",
+    "#",
+    " ",
+    "5m",
+    "0x",
+    "1e",
+    "by",
+    "on",
+    "offset",
+    "bool",
+    "sum",
+    "rate",
+    "é",
+    "\n",
+    "\u{0}",
 ];
 
 #[test]

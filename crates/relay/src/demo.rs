@@ -40,9 +40,24 @@ const FLEET: &[ServiceSpec] = &[
     ServiceSpec {
         name: "gateway",
         routes: &[
-            Route { method: "GET", path: "/", rps: 40.0, latency: 0.012 },
-            Route { method: "GET", path: "/api/products", rps: 25.0, latency: 0.03 },
-            Route { method: "POST", path: "/api/cart", rps: 6.0, latency: 0.05 },
+            Route {
+                method: "GET",
+                path: "/",
+                rps: 40.0,
+                latency: 0.012,
+            },
+            Route {
+                method: "GET",
+                path: "/api/products",
+                rps: 25.0,
+                latency: 0.03,
+            },
+            Route {
+                method: "POST",
+                path: "/api/cart",
+                rps: 6.0,
+                latency: 0.05,
+            },
         ],
         error_ratio: 0.002,
         memory_mb: 180.0,
@@ -51,8 +66,18 @@ const FLEET: &[ServiceSpec] = &[
     ServiceSpec {
         name: "checkout",
         routes: &[
-            Route { method: "POST", path: "/checkout", rps: 3.0, latency: 0.12 },
-            Route { method: "GET", path: "/checkout/status", rps: 8.0, latency: 0.02 },
+            Route {
+                method: "POST",
+                path: "/checkout",
+                rps: 3.0,
+                latency: 0.12,
+            },
+            Route {
+                method: "GET",
+                path: "/checkout/status",
+                rps: 8.0,
+                latency: 0.02,
+            },
         ],
         error_ratio: 0.01,
         memory_mb: 320.0,
@@ -60,7 +85,12 @@ const FLEET: &[ServiceSpec] = &[
     },
     ServiceSpec {
         name: "payments",
-        routes: &[Route { method: "POST", path: "/charge", rps: 2.5, latency: 0.25 }],
+        routes: &[Route {
+            method: "POST",
+            path: "/charge",
+            rps: 2.5,
+            latency: 0.25,
+        }],
         error_ratio: 0.005,
         memory_mb: 256.0,
         has_queue: true,
@@ -68,8 +98,18 @@ const FLEET: &[ServiceSpec] = &[
     ServiceSpec {
         name: "inventory",
         routes: &[
-            Route { method: "GET", path: "/stock", rps: 20.0, latency: 0.008 },
-            Route { method: "PUT", path: "/stock", rps: 1.5, latency: 0.04 },
+            Route {
+                method: "GET",
+                path: "/stock",
+                rps: 20.0,
+                latency: 0.008,
+            },
+            Route {
+                method: "PUT",
+                path: "/stock",
+                rps: 1.5,
+                latency: 0.04,
+            },
         ],
         error_ratio: 0.001,
         memory_mb: 140.0,
@@ -78,8 +118,18 @@ const FLEET: &[ServiceSpec] = &[
     ServiceSpec {
         name: "database",
         routes: &[
-            Route { method: "SELECT", path: "query", rps: 120.0, latency: 0.002 },
-            Route { method: "UPDATE", path: "query", rps: 15.0, latency: 0.006 },
+            Route {
+                method: "SELECT",
+                path: "query",
+                rps: 120.0,
+                latency: 0.002,
+            },
+            Route {
+                method: "UPDATE",
+                path: "query",
+                rps: 15.0,
+                latency: 0.006,
+            },
         ],
         error_ratio: 0.0005,
         memory_mb: 2048.0,
@@ -123,9 +173,17 @@ struct Service {
 fn incident(service: usize, t_ms: i64) -> (f64, f64) {
     let minute = t_ms / 60_000;
     // Error bursts: payments fails a lot for 2 minutes out of every 17.
-    let errors = if service == 2 && minute % 17 < 2 { 25.0 } else { 1.0 };
+    let errors = if service == 2 && minute % 17 < 2 {
+        25.0
+    } else {
+        1.0
+    };
     // Latency spikes: inventory is slow for 3 minutes out of every 23.
-    let slow = if service == 3 && minute % 23 < 3 { 8.0 } else { 1.0 };
+    let slow = if service == 3 && minute % 23 < 3 {
+        8.0
+    } else {
+        1.0
+    };
     (errors, slow)
 }
 
@@ -135,7 +193,17 @@ impl Service {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         // checkout restarts every 31 minutes: its counters start again from zero.
         if self.index == 1 && now / (31 * 60_000) != st.start_ms / (31 * 60_000) {
-            *st = ServiceState { last_ms: now, start_ms: now, cpu: 0.0, routes: self.spec.routes.iter().map(|_| RouteState::default()).collect() };
+            *st = ServiceState {
+                last_ms: now,
+                start_ms: now,
+                cpu: 0.0,
+                routes: self
+                    .spec
+                    .routes
+                    .iter()
+                    .map(|_| RouteState::default())
+                    .collect(),
+            };
         }
         let dt = ((now - st.last_ms).max(0) as f64 / 1000.0).min(3600.0);
         st.last_ms = now;
@@ -143,8 +211,15 @@ impl Service {
         let shape = 1.0 + 0.45 * day.sin() + 0.1 * (day * 7.0).sin();
         let (error_boost, slow) = incident(self.index, now);
         let mut total_rps = 0.0;
-        for (i, (route, rs)) in self.spec.routes.iter().zip(st.routes.iter_mut()).enumerate() {
-            let jitter = 0.85 + 0.3 * noise((now / 5000) as u64 ^ ((self.index * 16 + i) as u64) << 40);
+        for (i, (route, rs)) in self
+            .spec
+            .routes
+            .iter()
+            .zip(st.routes.iter_mut())
+            .enumerate()
+        {
+            let jitter =
+                0.85 + 0.3 * noise((now / 5000) as u64 ^ ((self.index * 16 + i) as u64) << 40);
             let rps = route.rps * shape * jitter;
             total_rps += rps;
             let n = rps * dt;
@@ -164,14 +239,29 @@ impl Service {
             }
             rs.sum += n * median * 1.2;
         }
-        st.cpu += dt * (0.05 + total_rps * 0.004) * (0.9 + 0.2 * noise(now as u64 / 1000 + self.index as u64));
+        st.cpu += dt
+            * (0.05 + total_rps * 0.004)
+            * (0.9 + 0.2 * noise(now as u64 / 1000 + self.index as u64));
 
         let mut out = String::with_capacity(4096);
-        let _ = writeln!(out, "# HELP http_requests_total Requests handled, by method, route and status code.");
+        let _ = writeln!(
+            out,
+            "# HELP http_requests_total Requests handled, by method, route and status code."
+        );
         let _ = writeln!(out, "# TYPE http_requests_total counter");
         for (route, rs) in self.spec.routes.iter().zip(&st.routes) {
-            for (code, v) in [("200", rs.ok), ("404", rs.client_err), ("500", rs.server_err)] {
-                let _ = writeln!(out, "http_requests_total{{method=\"{}\",route=\"{}\",code=\"{code}\"}} {}", route.method, route.path, v.floor());
+            for (code, v) in [
+                ("200", rs.ok),
+                ("404", rs.client_err),
+                ("500", rs.server_err),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "http_requests_total{{method=\"{}\",route=\"{}\",code=\"{code}\"}} {}",
+                    route.method,
+                    route.path,
+                    v.floor()
+                );
             }
         }
         let _ = writeln!(out, "# HELP http_request_duration_seconds Request latency.");
@@ -180,37 +270,75 @@ impl Service {
             let count = (rs.ok + rs.client_err + rs.server_err).floor();
             let labels = format!("method=\"{}\",route=\"{}\"", route.method, route.path);
             for (le, v) in BUCKETS.iter().zip(rs.buckets) {
-                let _ = writeln!(out, "http_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {}", v.floor().min(count));
+                let _ = writeln!(
+                    out,
+                    "http_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {}",
+                    v.floor().min(count)
+                );
             }
-            let _ = writeln!(out, "http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}");
-            let _ = writeln!(out, "http_request_duration_seconds_sum{{{labels}}} {:.3}", rs.sum);
-            let _ = writeln!(out, "http_request_duration_seconds_count{{{labels}}} {count}");
+            let _ = writeln!(
+                out,
+                "http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}"
+            );
+            let _ = writeln!(
+                out,
+                "http_request_duration_seconds_sum{{{labels}}} {:.3}",
+                rs.sum
+            );
+            let _ = writeln!(
+                out,
+                "http_request_duration_seconds_count{{{labels}}} {count}"
+            );
         }
-        let mem = self.spec.memory_mb * 1048576.0 * (1.0 + 0.1 * (day * 3.0).sin() + 0.05 * noise(now as u64 / 15_000));
-        let _ = writeln!(out, "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.");
+        let mem = self.spec.memory_mb
+            * 1048576.0
+            * (1.0 + 0.1 * (day * 3.0).sin() + 0.05 * noise(now as u64 / 15_000));
+        let _ = writeln!(
+            out,
+            "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds."
+        );
         let _ = writeln!(out, "# TYPE process_cpu_seconds_total counter");
         let _ = writeln!(out, "process_cpu_seconds_total {:.2}", st.cpu);
-        let _ = writeln!(out, "# HELP process_resident_memory_bytes Resident memory size in bytes.");
+        let _ = writeln!(
+            out,
+            "# HELP process_resident_memory_bytes Resident memory size in bytes."
+        );
         let _ = writeln!(out, "# TYPE process_resident_memory_bytes gauge");
         let _ = writeln!(out, "process_resident_memory_bytes {}", mem.floor());
-        let _ = writeln!(out, "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.");
+        let _ = writeln!(
+            out,
+            "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds."
+        );
         let _ = writeln!(out, "# TYPE process_start_time_seconds gauge");
         let _ = writeln!(out, "process_start_time_seconds {}", st.start_ms / 1000);
         if self.spec.has_queue {
-            let depth = (total_rps * 0.8 * error_boost.sqrt() * (0.5 + noise(now as u64 / 10_000 + 7))).floor();
+            let depth =
+                (total_rps * 0.8 * error_boost.sqrt() * (0.5 + noise(now as u64 / 10_000 + 7)))
+                    .floor();
             let _ = writeln!(out, "# HELP queue_depth Jobs waiting in the work queue.");
             let _ = writeln!(out, "# TYPE queue_depth gauge");
             let _ = writeln!(out, "queue_depth {depth}");
         }
         let _ = writeln!(out, "# HELP demo_build_info Build of the demo service.");
         let _ = writeln!(out, "# TYPE demo_build_info gauge");
-        let _ = writeln!(out, "demo_build_info{{service=\"{}\",version=\"1.{}.0\"}} 1", self.spec.name, self.index + 3);
+        let _ = writeln!(
+            out,
+            "demo_build_info{{service=\"{}\",version=\"1.{}.0\"}} 1",
+            self.spec.name,
+            self.index + 3
+        );
         out
     }
 }
 
 async fn metrics(State(svc): State<Arc<Service>>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], svc.render(now_ms()))
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        svc.render(now_ms()),
+    )
 }
 
 /// Starts every demo service on a free loopback port; returns the targets to scrape.
@@ -232,8 +360,13 @@ pub async fn start_fleet() -> anyhow::Result<(Vec<ScrapeTarget>, Vec<JoinHandle<
         });
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
-        targets.push(ScrapeTarget::new(spec.name, format!("http://{addr}/metrics")));
-        let app = Router::new().route("/metrics", get(metrics)).with_state(svc);
+        targets.push(ScrapeTarget::new(
+            spec.name,
+            format!("http://{addr}/metrics"),
+        ));
+        let app = Router::new()
+            .route("/metrics", get(metrics))
+            .with_state(svc);
         tasks.push(tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         }));
@@ -252,7 +385,12 @@ mod tests {
             let svc = Service {
                 index,
                 spec,
-                state: Mutex::new(ServiceState { last_ms: 0, start_ms: 0, cpu: 0.0, routes: spec.routes.iter().map(|_| RouteState::default()).collect() }),
+                state: Mutex::new(ServiceState {
+                    last_ms: 0,
+                    start_ms: 0,
+                    cpu: 0.0,
+                    routes: spec.routes.iter().map(|_| RouteState::default()).collect(),
+                }),
             };
             let total = |body: &str| -> f64 {
                 Parser::new(body)

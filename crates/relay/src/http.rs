@@ -6,30 +6,53 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use axum::Router;
-use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{FromRef, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Json, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::services::{ServeDir, ServeFile};
 
+use crate::ConfigControl;
 use crate::hub::Hub;
 use crate::scrape::Health;
 
-pub(crate) fn router(hub: Arc<Hub>, dist: Option<PathBuf>) -> Router {
+/// What the handlers share: the hub, and the config to reload.
+#[derive(Clone)]
+struct AppState {
+    hub: Arc<Hub>,
+    control: Arc<ConfigControl>,
+}
+
+impl FromRef<AppState> for Arc<Hub> {
+    fn from_ref(s: &AppState) -> Arc<Hub> {
+        s.hub.clone()
+    }
+}
+
+pub(crate) fn router(hub: Arc<Hub>, dist: Option<PathBuf>, control: Arc<ConfigControl>) -> Router {
     let api = Router::new()
         .route("/api/v1/stream", get(stream))
         .route("/api/v1/targets", get(targets))
+        .route("/-/reload", post(reload).put(reload))
         .route("/metrics", get(metrics))
-        .route("/-/healthy", get(|| async { "Lookout relay is Healthy.\n" }))
+        .route(
+            "/-/healthy",
+            get(|| async { "Lookout relay is Healthy.\n" }),
+        )
         .route("/-/ready", get(|| async { "Lookout relay is Ready.\n" }))
-        .with_state(hub);
+        .with_state(AppState { hub, control });
     match dist {
         Some(dir) => {
             let index = dir.join("index.html");
             api.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)))
         }
-        None => api.fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "no app is served: start the relay with --dist DIR\n") }),
+        None => api.fallback(|| async {
+            (
+                axum::http::StatusCode::NOT_FOUND,
+                "no app is served: start the relay with --dist DIR\n",
+            )
+        }),
     }
 }
 
@@ -38,24 +61,106 @@ async fn stream(ws: WebSocketUpgrade, State(hub): State<Arc<Hub>>) -> Response {
         .on_upgrade(move |socket| crate::stream::serve(socket, hub))
 }
 
-/// `GET /api/v1/targets` in the shape of Prometheus's.
-async fn targets(State(hub): State<Arc<Hub>>) -> Json<serde_json::Value> {
-    let active: Vec<_> = hub
-        .targets()
-        .into_iter()
-        .map(|t| {
-            serde_json::json!({
-                "labels": { "job": t.target.job, "instance": t.target.instance },
-                "scrapePool": t.target.job,
-                "scrapeUrl": t.target.url,
-                "health": t.health,
-                "lastError": t.last_error,
-                "lastScrape": t.last_scrape,
-                "lastScrapeDuration": t.last_scrape_duration,
+/// `POST /-/reload`: re-reads the config file; when it is invalid the running config stays and
+/// the answer says why (500, as Prometheus answers).
+async fn reload(State(control): State<Arc<ConfigControl>>) -> Response {
+    match control.reload().await {
+        Ok(()) => (axum::http::StatusCode::OK, "configuration reloaded\n").into_response(),
+        Err(e) => {
+            tracing::error!("reload failed, keeping the old config: {e}");
+            (
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                format!("failed to reload config: {e}\n"),
+            )
+                .into_response()
+        }
+    }
+}
+
+impl FromRef<AppState> for Arc<ConfigControl> {
+    fn from_ref(s: &AppState) -> Arc<ConfigControl> {
+        s.control.clone()
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct TargetsQuery {
+    state: Option<String>,
+}
+
+fn label_object(pairs: &[(String, String)]) -> serde_json::Map<String, serde_json::Value> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect()
+}
+
+/// RFC 3339 in UTC with milliseconds, as Prometheus's JSON times.
+fn rfc3339(ms: i64) -> String {
+    if ms <= 0 {
+        return "0001-01-01T00:00:00Z".to_owned();
+    }
+    let (secs, millis) = (ms.div_euclid(1000), ms.rem_euclid(1000));
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since the epoch (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// `GET /api/v1/targets` in the shape of Prometheus's (`?state=active|dropped|any`).
+async fn targets(
+    State(hub): State<Arc<Hub>>,
+    Query(q): Query<TargetsQuery>,
+) -> Json<serde_json::Value> {
+    let state = q.state.as_deref().unwrap_or("any");
+    let mut active: Vec<serde_json::Value> = Vec::new();
+    if state == "any" || state == "active" {
+        let mut ts = hub.targets();
+        ts.sort_by(|a, b| (&a.scrape_pool, &a.scrape_url).cmp(&(&b.scrape_pool, &b.scrape_url)));
+        active = ts
+            .into_iter()
+            .map(|t| {
+                serde_json::json!({
+                    "discoveredLabels": label_object(&t.discovered_labels),
+                    "labels": label_object(&t.labels),
+                    "scrapePool": t.scrape_pool,
+                    "scrapeUrl": t.scrape_url,
+                    "globalUrl": t.scrape_url,
+                    "lastError": t.last_error,
+                    "lastScrape": rfc3339(t.last_scrape),
+                    "lastScrapeDuration": t.last_scrape_duration,
+                    "health": t.health,
+                    "scrapeInterval": crate::config::format_duration(t.interval),
+                    "scrapeTimeout": crate::config::format_duration(t.timeout),
+                })
             })
-        })
-        .collect();
-    Json(serde_json::json!({ "status": "success", "data": { "activeTargets": active, "droppedTargets": [] } }))
+            .collect();
+    }
+    let mut dropped: Vec<serde_json::Value> = Vec::new();
+    if state == "any" || state == "dropped" {
+        dropped = hub
+            .dropped_targets()
+            .into_iter()
+            .map(|(_, d)| serde_json::json!({ "discoveredLabels": label_object(&d) }))
+            .collect();
+    }
+    Json(serde_json::json!({
+        "status": "success",
+        "data": { "activeTargets": active, "droppedTargets": dropped },
+    }))
 }
 
 /// The relay's own metrics, in the Prometheus text format.
@@ -65,18 +170,82 @@ async fn metrics(State(hub): State<Arc<Hub>>) -> impl IntoResponse {
     let up = targets.iter().filter(|t| t.health == Health::Up).count();
     let mut out = String::new();
     let mut metric = |name: &str, kind: &str, help: &str, v: f64| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
+        );
     };
-    metric("lookout_scrapes_total", "counter", "Scrapes attempted.", m.scrapes_total.load(Ordering::Relaxed) as f64);
-    metric("lookout_scrape_failures_total", "counter", "Scrapes that failed.", m.scrape_failures_total.load(Ordering::Relaxed) as f64);
-    metric("lookout_samples_appended_total", "counter", "Samples stored in the window.", m.samples_appended_total.load(Ordering::Relaxed) as f64);
-    metric("lookout_samples_rejected_total", "counter", "Samples the window refused (out of order, duplicate timestamp).", m.samples_rejected_total.load(Ordering::Relaxed) as f64);
-    metric("lookout_connections", "gauge", "Open page connections.", m.connections.load(Ordering::Relaxed) as f64);
-    metric("lookout_frames_sent_total", "counter", "Frames sent to pages.", m.frames_sent_total.load(Ordering::Relaxed) as f64);
-    metric("lookout_bytes_sent_total", "counter", "Bytes sent to pages.", m.bytes_sent_total.load(Ordering::Relaxed) as f64);
-    metric("lookout_connections_lagged_total", "counter", "Connections closed because they fell behind the live feed.", m.lagged_total.load(Ordering::Relaxed) as f64);
-    metric("lookout_series", "gauge", "Series in the window.", series as f64);
-    metric("lookout_targets", "gauge", "Scrape targets.", targets.len() as f64);
-    metric("lookout_targets_up", "gauge", "Scrape targets whose last scrape succeeded.", up as f64);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out)
+    metric(
+        "lookout_scrapes_total",
+        "counter",
+        "Scrapes attempted.",
+        m.scrapes_total.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "lookout_scrape_failures_total",
+        "counter",
+        "Scrapes that failed.",
+        m.scrape_failures_total.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "lookout_samples_appended_total",
+        "counter",
+        "Samples stored in the window.",
+        m.samples_appended_total.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "lookout_samples_rejected_total",
+        "counter",
+        "Samples the window refused (out of order, duplicate timestamp).",
+        m.samples_rejected_total.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "lookout_connections",
+        "gauge",
+        "Open page connections.",
+        m.connections.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "lookout_frames_sent_total",
+        "counter",
+        "Frames sent to pages.",
+        m.frames_sent_total.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "lookout_bytes_sent_total",
+        "counter",
+        "Bytes sent to pages.",
+        m.bytes_sent_total.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "lookout_connections_lagged_total",
+        "counter",
+        "Connections closed because they fell behind the live feed.",
+        m.lagged_total.load(Ordering::Relaxed) as f64,
+    );
+    metric(
+        "lookout_series",
+        "gauge",
+        "Series in the window.",
+        series as f64,
+    );
+    metric(
+        "lookout_targets",
+        "gauge",
+        "Scrape targets.",
+        targets.len() as f64,
+    );
+    metric(
+        "lookout_targets_up",
+        "gauge",
+        "Scrape targets whose last scrape succeeded.",
+        up as f64,
+    );
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
 }

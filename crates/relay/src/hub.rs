@@ -33,6 +33,8 @@ pub struct RelayMetrics {
 pub struct Hub {
     store: Mutex<Store>,
     targets: Mutex<Vec<TargetState>>,
+    /// Targets relabeling dropped, by scrape pool: their discovered labels.
+    dropped: Mutex<std::collections::BTreeMap<String, Vec<Vec<(String, String)>>>>,
     live: broadcast::Sender<Arc<ScrapeBatch>>,
     pub retention: Duration,
     pub metrics: RelayMetrics,
@@ -47,6 +49,7 @@ impl Hub {
         Hub {
             store: Mutex::new(Store::default()),
             targets: Mutex::new(Vec::new()),
+            dropped: Mutex::new(Default::default()),
             live,
             retention,
             metrics: RelayMetrics::default(),
@@ -70,14 +73,41 @@ impl Hub {
     }
 
     pub fn targets(&self) -> Vec<TargetState> {
-        self.targets.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.targets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn update_target(&self, state: TargetState) {
         let mut t = self.targets.lock().unwrap_or_else(|e| e.into_inner());
-        match t.iter_mut().find(|t| t.target == state.target) {
+        match t.iter_mut().find(|t| t.key == state.key) {
             Some(slot) => *slot = state,
             None => t.push(state),
+        }
+    }
+
+    /// Forgets a target that is no longer scraped.
+    pub fn remove_target(&self, key: u64) {
+        let mut t = self.targets.lock().unwrap_or_else(|e| e.into_inner());
+        t.retain(|t| t.key != key);
+    }
+
+    /// Targets relabeling dropped, by scrape pool.
+    pub fn dropped_targets(&self) -> Vec<(String, Vec<(String, String)>)> {
+        let d = self.dropped.lock().unwrap_or_else(|e| e.into_inner());
+        d.iter()
+            .flat_map(|(pool, ts)| ts.iter().map(move |t| (pool.clone(), t.clone())))
+            .collect()
+    }
+
+    /// Replaces the dropped targets of one pool (none: forget the pool).
+    pub fn set_dropped(&self, pool: &str, targets: Vec<Vec<(String, String)>>) {
+        let mut d = self.dropped.lock().unwrap_or_else(|e| e.into_inner());
+        if targets.is_empty() {
+            d.remove(pool);
+        } else {
+            d.insert(pool.to_owned(), targets);
         }
     }
 }

@@ -12,10 +12,13 @@
 //! # Ok(()) }
 //! ```
 
+pub mod config;
 pub mod demo;
+pub mod discovery;
 mod http;
 mod hub;
-mod scrape;
+pub mod relabel;
+pub mod scrape;
 mod stream;
 
 use std::net::SocketAddr;
@@ -26,7 +29,9 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::task::JoinHandle;
 
+pub use config::{Config, ConfigError};
 pub use hub::Hub;
+use scrape::manager::ScrapeManager;
 pub use scrape::{ScrapeTarget, TargetState};
 
 /// What a relay serves and scrapes.
@@ -46,12 +51,18 @@ pub struct RelayConfig {
     pub scrape_timeout: Duration,
     /// How much recent data the relay keeps for pages that subscribe.
     pub retention: Duration,
+    /// A Prometheus configuration file (`prometheus.yml`): its `global` and `scrape_configs`.
+    /// Re-read on SIGHUP and `POST /-/reload`; `targets` and the demo are scraped besides it.
+    pub config_file: Option<PathBuf>,
 }
 
 impl RelayConfig {
     /// The embedded demo on the default address.
     pub fn demo() -> Self {
-        RelayConfig { demo: true, ..RelayConfig::default() }
+        RelayConfig {
+            demo: true,
+            ..RelayConfig::default()
+        }
     }
 }
 
@@ -65,6 +76,7 @@ impl Default for RelayConfig {
             scrape_interval: Duration::from_secs(15),
             scrape_timeout: Duration::from_secs(10),
             retention: Duration::from_secs(3 * 3600),
+            config_file: None,
         }
     }
 }
@@ -78,7 +90,9 @@ pub struct Relay {
 }
 
 impl Relay {
-    /// Binds the listener, starts the demo fleet if asked, and starts scraping.
+    /// Binds the listener, starts the demo fleet if asked, reads the config file if given,
+    /// and starts scraping. An invalid config file is an error here (and only a logged one on
+    /// reload, where the running config stays).
     pub async fn start(config: RelayConfig) -> anyhow::Result<Relay> {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -93,11 +107,39 @@ impl Relay {
             tasks.extend(demo_tasks);
         }
         // The relay watches itself like any other target.
-        targets.push(ScrapeTarget::new("lookout", format!("http://{addr}/metrics")));
-        for target in targets {
-            tasks.push(scrape::spawn(hub.clone(), target, config.scrape_interval, config.scrape_timeout));
+        targets.push(ScrapeTarget::new(
+            "lookout",
+            format!("http://{addr}/metrics"),
+        ));
+        let (manager, manager_task) = ScrapeManager::start(hub.clone());
+        tasks.push(manager_task);
+        let control = Arc::new(ConfigControl {
+            manager,
+            file: config.config_file.clone(),
+            flag_targets: targets,
+            interval: config.scrape_interval,
+            timeout: config.scrape_timeout,
+            reloads: tokio::sync::Mutex::new(()),
+        });
+        control.reload().await?;
+        #[cfg(unix)]
+        if control.file.is_some() {
+            let c = control.clone();
+            tasks.push(tokio::spawn(async move {
+                use tokio::signal::unix::{SignalKind, signal};
+                let Ok(mut hup) = signal(SignalKind::hangup()) else {
+                    tracing::warn!("cannot listen for SIGHUP: reload with POST /-/reload");
+                    return;
+                };
+                while hup.recv().await.is_some() {
+                    match c.reload().await {
+                        Ok(()) => tracing::info!("configuration reloaded (SIGHUP)"),
+                        Err(e) => tracing::error!("reload failed, keeping the old config: {e}"),
+                    }
+                }
+            }));
         }
-        let app = http::router(hub.clone(), config.dist.clone());
+        let app = http::router(hub.clone(), config.dist.clone(), control);
         tasks.push(tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!("HTTP server stopped: {e}");
@@ -126,5 +168,92 @@ impl Relay {
         for t in &self.tasks {
             t.abort();
         }
+    }
+}
+
+/// What the relay scrapes, and how to re-read it.
+#[derive(Debug)]
+pub(crate) struct ConfigControl {
+    manager: ScrapeManager,
+    file: Option<PathBuf>,
+    /// `--target`s, the demo fleet and the relay itself, scraped besides the file's jobs.
+    flag_targets: Vec<ScrapeTarget>,
+    interval: Duration,
+    timeout: Duration,
+    /// One reload at a time.
+    reloads: tokio::sync::Mutex<()>,
+}
+
+impl ConfigControl {
+    /// Reads the file (if any) and switches to it; on error the running config stays.
+    pub(crate) async fn reload(&self) -> Result<(), ConfigError> {
+        let _one = self.reloads.lock().await;
+        let config = self.effective()?;
+        let unsupported = config.unsupported();
+        if !unsupported.is_empty() {
+            tracing::warn!(
+                "the configuration uses what the relay does not implement yet, ignored: {}",
+                unsupported.join(", ")
+            );
+        }
+        self.manager.apply(config).await;
+        Ok(())
+    }
+
+    fn effective(&self) -> Result<Config, ConfigError> {
+        let mut config = match &self.file {
+            Some(f) => Config::load(f)?,
+            None => {
+                let mut c = Config::default();
+                c.global.scrape_interval = self.interval;
+                c.global.scrape_timeout = self.timeout.min(self.interval);
+                c
+            }
+        };
+        // Command-line targets join a job of their name: the URL's scheme, path and query
+        // travel as the group's `__scheme__`, `__metrics_path__` and `__param_*` labels.
+        for t in &self.flag_targets {
+            let one = t.to_scrape_config(self.interval, self.timeout);
+            let mut labels = std::collections::BTreeMap::new();
+            labels.insert("__scheme__".to_owned(), one.scheme.clone());
+            labels.insert("__metrics_path__".to_owned(), one.metrics_path.clone());
+            for (k, v) in &one.params {
+                if let Some(v) = v.first() {
+                    labels.insert(format!("__param_{k}"), v.clone());
+                }
+            }
+            let group = config::StaticConfig {
+                targets: vec![t.instance.clone()],
+                labels,
+            };
+            match config
+                .scrape_configs
+                .iter_mut()
+                .find(|c| c.job_name == t.job)
+            {
+                Some(job)
+                    if job
+                        .static_configs
+                        .iter()
+                        .all(|g| g.labels.contains_key("__scheme__")) =>
+                {
+                    job.static_configs.push(group)
+                }
+                // A file job of the same name wins over a command-line target.
+                Some(_) => tracing::warn!(
+                    "job {:?} is in the config file; target {} not added",
+                    t.job,
+                    t.url
+                ),
+                None => {
+                    let mut job = config::ScrapeConfig::new(t.job.clone());
+                    job.scrape_interval = Some(self.interval);
+                    job.scrape_timeout = Some(self.timeout.min(self.interval));
+                    job.static_configs.push(group);
+                    config.scrape_configs.push(job);
+                }
+            }
+        }
+        Ok(config)
     }
 }

@@ -15,7 +15,10 @@ USAGE:
 
 OPTIONS:
     --listen ADDR            address for the app, API and WebSocket [default: 127.0.0.1:8420]
-    --target [JOB=]URL       scrape this target (repeatable); without any, runs the demo fleet
+    --config FILE            a Prometheus config file (global, scrape_configs); reloaded on
+                             SIGHUP and POST /-/reload
+    --target [JOB=]URL       scrape this target (repeatable); without any, and without
+                             --config, runs the demo fleet
     --demo                   also run the demo fleet when targets are given
     --scrape-interval DUR    how often to scrape, e.g. 15s, 500ms [default: 15s]
     --retention DUR          how much recent data to keep for pages [default: 3h]
@@ -25,7 +28,9 @@ OPTIONS:
 
 fn parse_duration(s: &str) -> anyhow::Result<Duration> {
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num.parse().with_context(|| format!("invalid duration {s:?}"))?;
+    let n: u64 = num
+        .parse()
+        .with_context(|| format!("invalid duration {s:?}"))?;
     Ok(match unit {
         "ms" => Duration::from_millis(n),
         "s" => Duration::from_secs(n),
@@ -42,10 +47,19 @@ fn parse_args() -> anyhow::Result<RelayConfig> {
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().with_context(|| format!("{name} needs a value"));
         match arg.as_str() {
-            "--listen" => cfg.listen = value("--listen")?.parse::<SocketAddr>().context("--listen: expected HOST:PORT")?,
-            "--target" => cfg.targets.push(ScrapeTarget::parse_flag(&value("--target")?).map_err(anyhow::Error::msg)?),
+            "--listen" => {
+                cfg.listen = value("--listen")?
+                    .parse::<SocketAddr>()
+                    .context("--listen: expected HOST:PORT")?
+            }
+            "--target" => cfg
+                .targets
+                .push(ScrapeTarget::parse_flag(&value("--target")?).map_err(anyhow::Error::msg)?),
             "--demo" => demo = true,
-            "--scrape-interval" => cfg.scrape_interval = parse_duration(&value("--scrape-interval")?)?,
+            "--config" => cfg.config_file = Some(PathBuf::from(value("--config")?)),
+            "--scrape-interval" => {
+                cfg.scrape_interval = parse_duration(&value("--scrape-interval")?)?
+            }
             "--retention" => cfg.retention = parse_duration(&value("--retention")?)?,
             "--dist" => cfg.dist = Some(PathBuf::from(value("--dist")?)),
             "-h" | "--help" => {
@@ -55,7 +69,7 @@ fn parse_args() -> anyhow::Result<RelayConfig> {
             other => bail!("unknown argument {other:?}\n\n{USAGE}"),
         }
     }
-    cfg.demo = demo || cfg.targets.is_empty();
+    cfg.demo = demo || (cfg.targets.is_empty() && cfg.config_file.is_none());
     cfg.scrape_timeout = cfg.scrape_timeout.min(cfg.scrape_interval);
     if cfg.dist.is_none() && PathBuf::from("dist/index.html").exists() {
         cfg.dist = Some(PathBuf::from("dist"));
@@ -66,7 +80,9 @@ fn parse_args() -> anyhow::Result<RelayConfig> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .init();
     let cfg = parse_args()?;
     let demo = cfg.demo;

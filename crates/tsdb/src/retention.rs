@@ -75,17 +75,32 @@ const SEALED_OVERHEAD: usize = std::mem::size_of::<crate::store::Sealed>();
 
 impl Store {
     pub fn stats(&self) -> Stats {
-        let mut by = [(Encoding::Xor, 0, 0, 0), (Encoding::Int, 0, 0, 0)];
+        let mut by = [
+            (Encoding::Xor, 0, 0, 0),
+            (Encoding::Int, 0, 0, 0),
+            (Encoding::Col, 0, 0, 0),
+        ];
         let (mut chunks, mut samples, mut chunk_bytes, mut overhead) = (0, 0, 0, 0);
+        // Shared timestamp columns count once, with the first chunk that holds them.
+        let mut seen_ts: std::collections::HashSet<*const u8> = Default::default();
         for s in &self.series {
             overhead += std::mem::size_of::<Series>()
                 + s.labels.heap_bytes()
                 + s.chunks.capacity() * SEALED_OVERHEAD;
             for c in &s.chunks {
-                let e = &mut by[usize::from(c.encoding == Encoding::Int)];
+                let e = &mut by[match c.encoding {
+                    Encoding::Xor => 0,
+                    Encoding::Int => 1,
+                    Encoding::Col => 2,
+                }];
                 e.1 += 1;
                 e.2 += c.samples as usize;
                 e.3 += c.bytes.len();
+                if let Some(ts) = &c.ts
+                    && seen_ts.insert(ts.as_ptr())
+                {
+                    e.3 += ts.len();
+                }
             }
             if s.head.num_samples() > 0 {
                 by[0].1 += 1;
@@ -94,6 +109,15 @@ impl Store {
                 // Spare capacity of the growing head is overhead, not data.
                 overhead += s.head.heap_bytes() - s.head.bytes().len();
             }
+        }
+        for g in &self.groups {
+            let (data, spare) = g.heap_bytes();
+            if data > 0 {
+                by[2].1 += g.members.len();
+                by[2].2 += g.members.len() * g.ts.len();
+                by[2].3 += data;
+            }
+            overhead += spare;
         }
         for e in &by {
             chunks += e.1;
@@ -143,6 +167,7 @@ impl Store {
         // Oldest first across series: a min-heap on each series' oldest chunk end. Open heads
         // are sealed so they can go too, last.
         let mut heap: BinaryHeap<Reverse<(Timestamp, u32)>> = BinaryHeap::new();
+        self.dissolve_groups(seq, None);
         for (i, s) in self.series.iter_mut().enumerate() {
             seal_head(s, seq);
             if let Some(c) = s.chunks.first() {
@@ -158,7 +183,7 @@ impl Store {
             let s = &self.series[i as usize];
             let k = dropped[i as usize];
             let Some(c) = s.chunks.get(k) else { continue };
-            freed += c.bytes.len() + SEALED_OVERHEAD;
+            freed += c.stored_bytes() as usize + SEALED_OVERHEAD;
             dropped[i as usize] += 1;
             if let Some(next) = s.chunks.get(k + 1) {
                 heap.push(Reverse((next.maxt, i)));
@@ -174,6 +199,7 @@ impl Store {
         let mut report = RetentionReport::default();
         let seq = self.seq + 1;
         if let Some(min) = policy.min_time {
+            self.dissolve_groups(seq, Some(min));
             for s in &mut self.series {
                 if s.head.num_samples() > 0 && s.head.last_t() < min {
                     seal_head(s, seq);
@@ -206,7 +232,7 @@ fn drop_front(s: &mut Series, n: usize, report: &mut RetentionReport) {
     for c in s.chunks.drain(..n) {
         report.chunks += 1;
         report.samples += c.samples as usize;
-        report.bytes += c.bytes.len();
+        report.bytes += c.stored_bytes() as usize;
         report.dropped_through = report.dropped_through.max(Some(c.maxt));
     }
     s.chunks.shrink_to_fit();

@@ -148,17 +148,23 @@ impl Store {
         let mut body = Vec::new();
         for (i, s) in self.series.iter().enumerate() {
             let head = (s.head.num_samples() > 0 && (!delta || s.head_seq > since))
-                .then(|| (Encoding::Xor, s.head.bytes()));
+                .then(|| (Encoding::Xor, std::borrow::Cow::Borrowed(s.head.bytes())));
+            let id = SeriesId(i as u32);
+            let open = self
+                .open_group_seq(id)
+                .filter(|&seq| !delta || seq > since)
+                .and_then(|_| self.open_group_chunk(id))
+                .map(|c| (c.encoding, c.bytes));
             let sealed = s
                 .chunks
                 .iter()
                 .filter(|c| !delta || c.seq > since)
-                .map(|c| (c.encoding, &c.bytes[..]));
-            for (enc, bytes) in sealed.chain(head) {
+                .map(|c| (c.encoding, c.export()));
+            for (enc, bytes) in sealed.chain(head).chain(open) {
                 put_uvarint(&mut body, i as u64);
                 body.push(enc as u8);
                 put_uvarint(&mut body, bytes.len() as u64);
-                body.extend_from_slice(bytes);
+                body.extend_from_slice(&bytes);
                 count += 1;
             }
         }
@@ -599,6 +605,14 @@ impl Store {
         bytes: &[u8],
         meta: ChunkMeta,
     ) -> Result<usize, Error> {
+        let group = self
+            .series
+            .get(id.0 as usize)
+            .ok_or(Error::new(ErrorKind::UnknownSeries(id.0)))?
+            .group;
+        if let Some(g) = group {
+            self.dissolve_group(g, self.seq + 1);
+        }
         let seq = self.seq + 1;
         let s = self
             .series
@@ -621,8 +635,14 @@ impl Store {
             crate::store::seal_head(s, seq);
         }
         let at = s.chunks.partition_point(|c| c.maxt < meta.mint);
+        // A columnar chunk keeps its timestamp column apart, as the store's own do.
+        let (bytes, ts) = match chunk::col::split(bytes) {
+            Ok((_, ts, values)) if enc == Encoding::Col => (values, Some(ts.into())),
+            _ => (bytes, None),
+        };
         let sealed = Sealed {
             bytes: bytes.into(),
+            ts,
             mint: meta.mint,
             maxt: meta.maxt,
             encoding: enc,

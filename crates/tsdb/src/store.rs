@@ -5,11 +5,19 @@
 //! sample newer than the series' newest is appended; one equal to the newest is a no-op; an older
 //! one is refused and counted, unless it falls where the series holds no chunk at all (history
 //! arriving later, a backfill into a hole), in which case it is merged in time order.
+//!
+//! Series appended a whole scrape at a time ([`Store::append_scrape`]) form a scrape group
+//! instead (see [`group`]): one timestamp column for all of them, raw rows for the newest
+//! samples, per-series value columns, sealed together as columnar chunks.
 
+mod group;
+
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
-use crate::chunk::{self, ChunkAppender, ChunkIter, ChunkIterator, Encoding, XorChunk};
+use crate::chunk::{self, ChunkAppender, ChunkIter, ChunkIterator, Encoding, XorChunk, col};
 use crate::index::Index;
 use crate::{Error, ErrorKind, Labels, Matcher, Timestamp};
 
@@ -72,13 +80,67 @@ impl Default for StoreConfig {
 /// A sealed chunk.
 #[derive(Debug, Clone)]
 pub(crate) struct Sealed {
+    /// The chunk's bytes; for a columnar chunk only its value column.
     pub(crate) bytes: Box<[u8]>,
+    /// A columnar chunk's timestamp column, shared by the series scraped together.
+    pub(crate) ts: Option<Arc<[u8]>>,
     pub(crate) mint: Timestamp,
     pub(crate) maxt: Timestamp,
     pub(crate) encoding: Encoding,
     pub(crate) samples: u16,
     /// Store change counter when this chunk was last written (for incremental snapshots).
     pub(crate) seq: u64,
+}
+
+impl Sealed {
+    /// Self-contained bytes in `encoding` (a columnar chunk gets its timestamp column back).
+    pub(crate) fn export(&self) -> Cow<'_, [u8]> {
+        match &self.ts {
+            Some(ts) => Cow::Owned(col::join(self.samples, ts, &self.bytes)),
+            None => Cow::Borrowed(&self.bytes),
+        }
+    }
+
+    /// Bytes held, a shared timestamp column split evenly among the chunks sharing it.
+    pub(crate) fn stored_bytes(&self) -> f64 {
+        self.bytes.len() as f64
+            + self
+                .ts
+                .as_ref()
+                .map_or(0.0, |t| t.len() as f64 / Arc::strong_count(t) as f64)
+    }
+
+    pub(crate) fn iter(&self) -> Result<ChunkIter<'_>, Error> {
+        match &self.ts {
+            Some(ts) => Ok(ChunkIter::Col(col::ColIter::from_parts(
+                ts,
+                &self.bytes,
+                self.samples as usize,
+            )?)),
+            None => ChunkIter::new(self.encoding, &self.bytes),
+        }
+    }
+
+    /// Decodes every sample into `ts`/`vs` (cleared first).
+    fn decode_into(&self, ts: &mut Vec<Timestamp>, vs: &mut Vec<f64>) -> Result<(), Error> {
+        let n = self.samples as usize;
+        if let Some(tcol) = &self.ts {
+            col::decode_timestamps(tcol, n, ts)?;
+            return col::decode_values(&self.bytes, n, vs);
+        }
+        ts.clear();
+        vs.clear();
+        let mut it = ChunkIter::new(self.encoding, &self.bytes)?;
+        while it.next() {
+            let (t, v) = it.at();
+            ts.push(t);
+            vs.push(v);
+        }
+        match it.err() {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -90,6 +152,9 @@ pub(crate) struct Series {
     /// Store change counter at the head's last append, and at the series' creation.
     pub(crate) head_seq: u64,
     pub(crate) created_seq: u64,
+    /// The scrape group this series' newest samples sit in, and its column there.
+    pub(crate) group: Option<u32>,
+    pub(crate) slot: u32,
 }
 
 impl Series {
@@ -109,11 +174,13 @@ impl Series {
     }
 }
 
-/// A chunk of one series as stored, for shipping without re-encoding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A chunk of one series as stored, for shipping without re-encoding. Columnar chunks are
+/// self-contained here (their shared timestamp column copied in); [`ChunkRef::to_xor`] gives
+/// Prometheus's encoding for any chunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChunkRef<'a> {
     pub encoding: Encoding,
-    pub bytes: &'a [u8],
+    pub bytes: Cow<'a, [u8]>,
     pub mint: Timestamp,
     pub maxt: Timestamp,
     pub num_samples: usize,
@@ -121,8 +188,17 @@ pub struct ChunkRef<'a> {
 
 impl<'a> ChunkRef<'a> {
     /// Iterates the chunk's samples.
-    pub fn iter(&self) -> Result<ChunkIter<'a>, Error> {
-        ChunkIter::new(self.encoding, self.bytes)
+    pub fn iter(&self) -> Result<ChunkIter<'_>, Error> {
+        ChunkIter::new(self.encoding, &self.bytes)
+    }
+
+    /// The chunk as Prometheus's XOR bytes (for remote read/write), re-encoded when it is not.
+    pub fn to_xor(&self) -> Result<Cow<'_, [u8]>, Error> {
+        if self.encoding == Encoding::Xor {
+            return Ok(Cow::Borrowed(&self.bytes));
+        }
+        let samples: Vec<_> = self.iter()?.samples().collect();
+        Ok(Cow::Owned(chunk::encode_xor(&samples)?.into_bytes()))
     }
 }
 
@@ -202,6 +278,8 @@ pub struct Store {
     /// Bumped on every change; chunks remember it so a snapshot can take only what changed.
     pub(crate) seq: u64,
     pub(crate) rejections: Rejections,
+    pub(crate) groups: Vec<group::Group>,
+    free_groups: Vec<u32>,
 }
 
 impl Store {
@@ -286,6 +364,16 @@ impl Store {
         v: f64,
     ) -> Result<Appended, AppendError> {
         let per_chunk = self.config.samples_per_chunk.max(2) as usize;
+        let g = self
+            .series
+            .get(id.0 as usize)
+            .ok_or(AppendError::UnknownSeries(id))?
+            .group;
+        if let Some(g) = g {
+            // One sample of a scrape-grouped series: the group is sealed and dissolved, and the
+            // series continues on its own (the next whole scrape regroups it).
+            self.dissolve_group(g, self.seq + 1);
+        }
         let seq = self.seq + 1;
         let s = self
             .series
@@ -339,7 +427,8 @@ impl Store {
         if let Some(c) = s.chunks.get(i) {
             if c.mint <= t {
                 return existing(
-                    &mut ChunkIter::new(c.encoding, &c.bytes)
+                    &mut c
+                        .iter()
                         .map_err(|_| AppendError::OutOfOrder { newest })?,
                 );
             }
@@ -352,7 +441,7 @@ impl Store {
             .and_then(|p| s.chunks.get(p).map(|c| (p, c)))
         {
             Some((p, c)) if (c.samples as usize) < per_chunk => {
-                if let Ok(it) = ChunkIter::new(c.encoding, &c.bytes) {
+                if let Ok(it) = c.iter() {
                     samples.extend(it.samples());
                 }
                 samples.push((t, v));
@@ -484,24 +573,28 @@ impl Store {
 
     /// Samples of a series with `mint <= t <= maxt`, in time order.
     pub fn samples(&self, id: SeriesId, mint: Timestamp, maxt: Timestamp) -> SeriesSamples<'_> {
-        let (chunks, head, head_mint): (&[Sealed], _, _) = match self.series.get(id.0 as usize) {
-            Some(s) => (
-                &s.chunks,
-                (s.head.num_samples() > 0).then_some(&s.head),
-                s.head_mint,
-            ),
-            None => (&[], None, 0),
-        };
-        // Skip chunks that end before the range without decoding them.
-        let first = chunks.partition_point(|c| c.maxt < mint);
-        SeriesSamples {
-            chunks: &chunks[first..],
-            head,
-            head_mint,
-            cur: None,
+        let mut out = SeriesSamples {
+            chunks: &[],
+            tail: Tail::None,
+            ts: Vec::new(),
+            vs: Vec::new(),
+            pos: 0,
+            end: 0,
             mint,
             maxt,
-        }
+        };
+        let Some(s) = self.series.get(id.0 as usize) else {
+            return out;
+        };
+        // Skip chunks that end before the range without decoding them.
+        let first = s.chunks.partition_point(|c| c.maxt < mint);
+        out.chunks = &s.chunks[first..];
+        out.tail = match s.group.and_then(|g| self.groups.get(g as usize)) {
+            Some(g) if !g.ts.is_empty() => Tail::Group(g, s.slot as usize),
+            _ if s.head.num_samples() > 0 => Tail::Xor(&s.head, s.head_mint),
+            _ => Tail::None,
+        };
+        out
     }
 
     /// A series' chunks overlapping `[mint, maxt]`, oldest first, as stored (the open head
@@ -516,7 +609,7 @@ impl Store {
             .filter(|c| c.maxt >= mint && c.mint <= maxt)
             .map(|c| ChunkRef {
                 encoding: c.encoding,
-                bytes: &c.bytes,
+                bytes: c.export(),
                 mint: c.mint,
                 maxt: c.maxt,
                 num_samples: c.samples as usize,
@@ -525,11 +618,17 @@ impl Store {
         if s.head.num_samples() > 0 && s.head.last_t() >= mint && s.head_mint <= maxt {
             out.push(ChunkRef {
                 encoding: Encoding::Xor,
-                bytes: s.head.bytes(),
+                bytes: Cow::Borrowed(s.head.bytes()),
                 mint: s.head_mint,
                 maxt: s.head.last_t(),
                 num_samples: s.head.num_samples(),
             });
+        }
+        if let Some(open) = self.open_group_chunk(id)
+            && open.maxt >= mint
+            && open.mint <= maxt
+        {
+            out.push(open);
         }
         out
     }
@@ -537,7 +636,33 @@ impl Store {
     /// The oldest and newest sample time of a series.
     pub fn time_range(&self, id: SeriesId) -> Option<(Timestamp, Timestamp)> {
         let s = self.series.get(id.0 as usize)?;
-        Some((s.oldest()?, s.newest()?))
+        let open = s
+            .group
+            .and_then(|g| self.groups.get(g as usize))
+            .and_then(|g| Some((*g.ts.first()?, *g.ts.last()?)));
+        match open {
+            Some((first, last)) => Some((s.oldest().unwrap_or(first).min(first), last)),
+            None => Some((s.oldest()?, s.newest()?)),
+        }
+    }
+
+    /// Compressed bytes held for one series, a shared timestamp column split evenly among the
+    /// series sharing it (per-kind accounting; [`Store::stats`] counts shared columns once).
+    pub fn stored_bytes(&self, id: SeriesId) -> f64 {
+        let Some(s) = self.series.get(id.0 as usize) else {
+            return 0.0;
+        };
+        let sealed: f64 = s.chunks.iter().map(Sealed::stored_bytes).sum();
+        let head = if s.head.num_samples() > 0 {
+            s.head.bytes().len() as f64
+        } else {
+            0.0
+        };
+        let open = s
+            .group
+            .and_then(|g| self.groups.get(g as usize))
+            .map_or(0.0, |g| g.stored_bytes(s.slot as usize));
+        sealed + head + open
     }
 
     /// Refused appends so far, by reason.
@@ -556,6 +681,7 @@ pub(crate) fn seal_head(s: &mut Series, seq: u64) {
     let (encoding, bytes) = chunk::choose(head);
     s.chunks.push(Sealed {
         bytes: bytes.into_boxed_slice(),
+        ts: None,
         mint,
         maxt,
         encoding,
@@ -575,6 +701,7 @@ pub(crate) fn seal_samples(samples: &[(Timestamp, f64)], seq: u64) -> Sealed {
     let (encoding, bytes) = chunk::choose(x);
     Sealed {
         bytes: bytes.into_boxed_slice(),
+        ts: None,
         mint,
         maxt,
         encoding,
@@ -583,15 +710,90 @@ pub(crate) fn seal_samples(samples: &[(Timestamp, f64)], seq: u64) -> Sealed {
     }
 }
 
-/// Samples of one series in a time range.
+/// What follows a series' sealed chunks.
+#[derive(Debug, Clone, Copy)]
+enum Tail<'a> {
+    None,
+    Xor(&'a XorChunk, Timestamp),
+    Group(&'a group::Group, usize),
+}
+
+/// Samples of one series in a time range. Decodes a chunk at a time into two small columns,
+/// so the per-sample step is a bounds check and two loads.
 #[derive(Debug, Clone)]
 pub struct SeriesSamples<'a> {
     chunks: &'a [Sealed],
-    head: Option<&'a XorChunk>,
-    head_mint: Timestamp,
-    cur: Option<ChunkIter<'a>>,
+    tail: Tail<'a>,
+    ts: Vec<Timestamp>,
+    vs: Vec<f64>,
+    pos: usize,
+    end: usize,
     mint: Timestamp,
     maxt: Timestamp,
+}
+
+impl SeriesSamples<'_> {
+    /// Decodes the next chunk into the columns; false when there is none left in range.
+    fn refill(&mut self) -> bool {
+        loop {
+            let ok = if let Some((c, rest)) = self.chunks.split_first() {
+                self.chunks = rest;
+                if c.mint > self.maxt {
+                    self.chunks = &[];
+                    self.tail = Tail::None;
+                    return false;
+                }
+                c.decode_into(&mut self.ts, &mut self.vs).is_ok()
+            } else {
+                match std::mem::replace(&mut self.tail, Tail::None) {
+                    Tail::None => return false,
+                    Tail::Xor(head, head_mint) => {
+                        if head_mint > self.maxt || head.last_t() < self.mint {
+                            return false;
+                        }
+                        self.ts.clear();
+                        self.vs.clear();
+                        let mut it = head.iter();
+                        while it.next() {
+                            let (t, v) = it.at();
+                            self.ts.push(t);
+                            self.vs.push(v);
+                        }
+                        true
+                    }
+                    Tail::Group(g, slot) => g.decode_into(slot, &mut self.ts, &mut self.vs).is_ok(),
+                }
+            };
+            if !ok {
+                continue;
+            }
+            let n = self.ts.len().min(self.vs.len());
+            self.pos = self.ts[..n].partition_point(|&t| t < self.mint);
+            self.end = self.ts[..n].partition_point(|&t| t <= self.maxt);
+            if self.end < n {
+                // Past the range: nothing after this chunk can be in it.
+                self.chunks = &[];
+                self.tail = Tail::None;
+            }
+            if self.pos < self.end {
+                return true;
+            }
+        }
+    }
+}
+
+impl SeriesSamples<'_> {
+    /// The next run of samples as two columns (at most one chunk's worth), for consumers that
+    /// work on slices (range functions, charts): no per-sample call, so loops over them
+    /// vectorise. Mixing with [`Iterator::next`] is fine; each sample is yielded once.
+    pub fn next_batch(&mut self) -> Option<(&[Timestamp], &[f64])> {
+        if self.pos >= self.end && !self.refill() {
+            return None;
+        }
+        let (a, b) = (self.pos, self.end);
+        self.pos = b;
+        Some((self.ts.get(a..b)?, self.vs.get(a..b)?))
+    }
 }
 
 impl Iterator for SeriesSamples<'_> {
@@ -599,39 +801,12 @@ impl Iterator for SeriesSamples<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<(Timestamp, f64)> {
-        loop {
-            if let Some(it) = &mut self.cur {
-                if it.next() {
-                    let (t, v) = it.at();
-                    if t < self.mint {
-                        continue;
-                    }
-                    if t > self.maxt {
-                        self.cur = None;
-                        self.chunks = &[];
-                        self.head = None;
-                        return None;
-                    }
-                    return Some((t, v));
-                }
-                self.cur = None;
-            }
-            if let Some((c, rest)) = self.chunks.split_first() {
-                self.chunks = rest;
-                if c.mint > self.maxt {
-                    self.chunks = &[];
-                    self.head = None;
-                    return None;
-                }
-                self.cur = ChunkIter::new(c.encoding, &c.bytes).ok();
-                continue;
-            }
-            let head = self.head.take()?;
-            if self.head_mint > self.maxt || head.last_t() < self.mint {
-                return None;
-            }
-            self.cur = Some(ChunkIter::Xor(head.iter()));
+        if self.pos >= self.end && !self.refill() {
+            return None;
         }
+        let i = self.pos;
+        self.pos += 1;
+        Some((*self.ts.get(i)?, *self.vs.get(i)?))
     }
 }
 

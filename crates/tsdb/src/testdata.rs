@@ -148,10 +148,12 @@ impl Fleet {
             };
             let handlers = ["/", "/api/v1/query", "/api/v1/series", "/metrics", "/login"];
             for i in 0..30 {
-                let code = ["200", "200", "200", "404", "500", "503"][i % 6];
+                // Six distinct codes: with "200" three times (as before), a third of these
+                // series had the labels of another and every scrape repeated them.
+                let code = ["200", "201", "204", "404", "500", "503"][i % 6];
                 let method = ["GET", "POST"][i / 6 % 2];
                 let handler = handlers[i / 12 % handlers.len()];
-                let rate = if code == "200" {
+                let rate = if code.starts_with('2') {
                     0.5 + rng.f64() * 30.0
                 } else {
                     rng.f64() * 0.5
@@ -424,6 +426,9 @@ mod tests {
                 assert!(s.windows(2).all(|w| w[0].1 <= w[1].1));
             }
         }
+        // Every series is distinct, as in a real scrape (Prometheus rejects repeats).
+        let distinct: std::collections::HashSet<_> = f.series.iter().map(|g| &g.labels).collect();
+        assert_eq!(distinct.len(), f.series.len());
         let labels = index_labels(1000);
         let distinct: std::collections::HashSet<_> = labels.iter().collect();
         assert_eq!(distinct.len(), 1000);

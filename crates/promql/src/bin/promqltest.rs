@@ -2,6 +2,7 @@
 //! `promqltest FILE_OR_DIR...` prints one line per failing eval and a final
 //! `N passed, M failed, K skipped` (skipped: the eval needs native-histogram samples).
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -51,15 +52,20 @@ fn main() -> ExitCode {
             }
         };
         let outcomes = run_script(&text, &engine);
+        let mut stdout = std::io::stdout().lock();
         for o in &outcomes {
             if let Status::Failed(why) = &o.status {
-                println!(
+                let line = format!(
                     "{}:{}: {}: {}",
                     f.display(),
                     o.line,
                     o.query,
                     why.replace('\n', " ")
                 );
+                // A closed pipe (`| head`) ends the run quietly.
+                if writeln!(stdout, "{line}").is_err() {
+                    return ExitCode::FAILURE;
+                }
             }
         }
         let mut s = Summary::default();

@@ -1,20 +1,33 @@
-//! Scraping: one task per target pulls its `/metrics`, parses it with the shared exposition
-//! parser, stores the samples in the hub's window and publishes them to the live feed.
+//! Scraping: one task per target pulls its `/metrics` at a stable offset within the interval,
+//! turns the body into samples (`pipeline`), stores them in the hub's window with the synthetic
+//! series Prometheus adds, marks vanished series stale, and publishes the batch to the live feed.
+//! `manager` keeps the set of scrape loops in step with the config and discovery.
+
+pub mod manager;
+pub mod pipeline;
+pub mod target;
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use lookout_tsdb::exposition::{Entry, Parser};
-use lookout_tsdb::{Labels, SeriesId, STALE_NAN_BITS};
+use lookout_tsdb::{Appended, Labels, STALE_NAN_BITS, SeriesId};
 use serde::Serialize;
+use tokio::sync::oneshot;
 
+use crate::config::{Authorization, BasicAuth, ScrapeConfig};
 use crate::hub::{Hub, ScrapeBatch};
+use pipeline::{SampleRules, ScrapeError, SeriesCache};
+use target::Target;
 
-/// Largest body accepted from a target, after decompression.
-const BODY_SIZE_LIMIT: usize = 64 << 20;
+/// The relay's own cap on a body, after decompression, when a job sets no `body_size_limit`.
+pub const DEFAULT_BODY_SIZE_LIMIT: u64 = 64 << 20;
 
-/// One target: its job, the URL of its metrics, and the labels its series get.
+/// What Prometheus 2.x sends: OpenMetrics preferred, then the text format.
+const ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
+/// A target given on the command line (`--target [JOB=]URL`): a static job of one target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ScrapeTarget {
     pub job: String,
@@ -29,11 +42,15 @@ impl ScrapeTarget {
         let instance = url
             .split_once("://")
             .map_or(url.as_str(), |(_, rest)| rest)
-            .split('/')
+            .split(['/', '?'])
             .next()
             .unwrap_or_default()
             .to_owned();
-        ScrapeTarget { job: job.into(), url, instance }
+        ScrapeTarget {
+            job: job.into(),
+            url,
+            instance,
+        }
     }
 
     /// Parses `[JOB=]URL` as the command line takes it.
@@ -43,21 +60,80 @@ impl ScrapeTarget {
             _ => ("targets", s),
         };
         if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(format!("target {s:?}: expected [JOB=]http://HOST:PORT/PATH"));
+            return Err(format!(
+                "target {s:?}: expected [JOB=]http://HOST:PORT/PATH"
+            ));
         }
         Ok(ScrapeTarget::new(job, url))
     }
+
+    /// The scrape config equivalent to this target: scheme, address, path and query of the URL.
+    pub fn to_scrape_config(&self, interval: Duration, timeout: Duration) -> ScrapeConfig {
+        let (scheme, rest) = self.url.split_once("://").unwrap_or(("http", &self.url));
+        let after_host = &rest[self.instance.len().min(rest.len())..];
+        let (path, query) = after_host.split_once('?').unwrap_or((after_host, ""));
+        let mut cfg = ScrapeConfig::new(self.job.clone());
+        cfg.scheme = scheme.to_owned();
+        cfg.metrics_path = if path.is_empty() {
+            "/".into()
+        } else {
+            path.to_owned()
+        };
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            cfg.params
+                .entry(k.to_owned())
+                .or_default()
+                .push(v.to_owned());
+        }
+        cfg.scrape_interval = Some(interval);
+        cfg.scrape_timeout = Some(timeout.min(interval));
+        cfg.static_configs.push(crate::config::StaticConfig {
+            targets: vec![self.instance.clone()],
+            labels: Default::default(),
+        });
+        cfg
+    }
 }
 
-/// What the targets view shows about a target.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// What the targets view shows about an active target.
+#[derive(Debug, Clone, PartialEq)]
 pub struct TargetState {
-    pub target: ScrapeTarget,
+    /// The target's identity (its labels and URL).
+    pub key: u64,
+    pub scrape_pool: String,
+    pub scrape_url: String,
+    /// Final labels without the `__` ones.
+    pub labels: Vec<(String, String)>,
+    pub discovered_labels: Vec<(String, String)>,
+    pub interval: Duration,
+    pub timeout: Duration,
     pub health: Health,
     pub last_error: String,
-    /// Start of the last scrape, ms since the epoch.
+    /// Start of the last scrape, ms since the epoch (0: never).
     pub last_scrape: i64,
     pub last_scrape_duration: f64,
+}
+
+impl TargetState {
+    fn new(t: &Target) -> Self {
+        TargetState {
+            key: t.key,
+            scrape_pool: t.pool.clone(),
+            scrape_url: t.url.clone(),
+            labels: t
+                .public_labels()
+                .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                .collect(),
+            discovered_labels: t.discovered.clone(),
+            interval: t.interval,
+            timeout: t.timeout,
+            health: Health::Unknown,
+            last_error: String::new(),
+            last_scrape: 0,
+            last_scrape_duration: 0.0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -69,173 +145,356 @@ pub enum Health {
 }
 
 pub(crate) fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// A stable offset within the interval, so targets do not all scrape at once (as Prometheus does).
-fn offset_for(target: &ScrapeTarget, interval: Duration) -> Duration {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in target.url.bytes().chain(target.job.bytes()) {
-        h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+/// How long to wait for the target's slot: Prometheus's `offset`, a stable hash of the target
+/// placed within the interval on the wall clock, so restarts keep the same phase and targets
+/// do not all scrape at once.
+fn wait_for_slot(key: u64, interval: Duration, now_ms: i64) -> Duration {
+    let iv = interval.as_millis().max(1) as u64;
+    let offset = key % iv;
+    let phase = (now_ms.max(0) as u64) % iv;
+    Duration::from_millis((offset + iv - phase) % iv)
+}
+
+/// How a job scrapes: shared by its loops.
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    pub rules: SampleRules,
+    pub body_size_limit: u64,
+    pub basic_auth: Option<BasicAuth>,
+    pub authorization: Option<Authorization>,
+    /// Set while the job breaches `target_limit`: every scrape fails with it.
+    pub forced_error: Option<String>,
+}
+
+impl JobSettings {
+    pub fn new(cfg: &ScrapeConfig, global: &crate::config::GlobalConfig) -> Self {
+        let limits = cfg.limits(global);
+        let authorization = cfg.authorization.clone().or_else(|| {
+            (cfg.bearer_token.is_some() || cfg.bearer_token_file.is_some()).then(|| Authorization {
+                kind: "Bearer".into(),
+                credentials: cfg.bearer_token.clone(),
+                credentials_file: cfg.bearer_token_file.clone(),
+            })
+        });
+        JobSettings {
+            rules: SampleRules {
+                honor_labels: cfg.honor_labels,
+                honor_timestamps: cfg.honor_timestamps,
+                metric_relabel: cfg.metric_relabel_configs.clone(),
+                limits,
+            },
+            body_size_limit: if limits.body_size_limit == 0 {
+                DEFAULT_BODY_SIZE_LIMIT
+            } else {
+                limits.body_size_limit
+            },
+            basic_auth: cfg.basic_auth.clone(),
+            authorization,
+            forced_error: None,
+        }
     }
-    let ms = interval.as_millis().max(1) as u64;
-    Duration::from_millis(h % ms)
 }
 
-pub(crate) fn spawn(hub: Arc<Hub>, target: ScrapeTarget, interval: Duration, timeout: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let client = match reqwest::Client::builder().timeout(timeout).build() {
+/// A running scrape loop; dropping the handle without `stop` leaves the loop running.
+#[derive(Debug)]
+pub struct LoopHandle {
+    stop: oneshot::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl LoopHandle {
+    /// Stops the loop; with `stale`, its series get staleness markers (the target went away).
+    pub fn stop(self, stale: bool) {
+        let _ = self.stop.send(stale);
+        drop(self.task);
+    }
+
+    pub fn abort(self) {
+        self.task.abort();
+    }
+}
+
+/// Starts scraping `target`.
+pub fn spawn_loop(hub: Arc<Hub>, target: Target, job: Arc<JobSettings>) -> LoopHandle {
+    let (stop, mut stop_rx) = oneshot::channel::<bool>();
+    let task = tokio::spawn(async move {
+        hub.update_target(TargetState::new(&target));
+        let client = match reqwest::Client::builder()
+            .timeout(target.timeout)
+            .user_agent(concat!("Lookout/", env!("CARGO_PKG_VERSION")))
+            .build()
+        {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!("cannot build HTTP client for {}: {e}", target.url);
                 return;
             }
         };
-        let mut scraper = Scraper { hub, target, client, previous: HashSet::new() };
-        tokio::time::sleep(offset_for(&scraper.target, interval)).await;
-        let mut ticker = tokio::time::interval(interval);
+        let interval = target.interval;
+        let mut l = ScrapeLoop {
+            hub,
+            job,
+            client,
+            previous: HashSet::new(),
+            cache: SeriesCache::default(),
+            synthetic: synthetic_labels(&target),
+            target,
+        };
+        let wait = wait_for_slot(l.target.key, interval, now_ms());
+        let start = tokio::time::Instant::now() + wait;
+        let mut ticker = tokio::time::interval_at(start, interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
-            ticker.tick().await;
-            scraper.scrape_once().await;
+            tokio::select! {
+                stale = &mut stop_rx => {
+                    if stale.unwrap_or(true) {
+                        l.mark_all_stale();
+                    }
+                    l.hub.remove_target(l.target.key);
+                    return;
+                }
+                _ = ticker.tick() => {}
+            }
+            tokio::select! {
+                stale = &mut stop_rx => {
+                    if stale.unwrap_or(true) {
+                        l.mark_all_stale();
+                    }
+                    l.hub.remove_target(l.target.key);
+                    return;
+                }
+                _ = l.scrape_once() => {}
+            }
         }
-    })
+    });
+    LoopHandle { stop, task }
 }
 
-struct Scraper {
+struct ScrapeLoop {
     hub: Arc<Hub>,
-    target: ScrapeTarget,
+    target: Target,
+    job: Arc<JobSettings>,
     client: reqwest::Client,
-    /// Series the last successful scrape stored, to mark the vanished ones stale.
+    /// Series the last scrape stored without explicit timestamps, to mark the vanished stale.
     previous: HashSet<SeriesId>,
+    cache: SeriesCache,
+    /// Labels of `up`, `scrape_duration_seconds`, ... for this target.
+    synthetic: Vec<Labels>,
 }
 
-impl Scraper {
+const SYNTHETIC: [&str; 5] = [
+    "up",
+    "scrape_duration_seconds",
+    "scrape_samples_scraped",
+    "scrape_samples_post_metric_relabeling",
+    "scrape_series_added",
+];
+
+fn synthetic_labels(target: &Target) -> Vec<Labels> {
+    SYNTHETIC
+        .iter()
+        .map(|name| Labels::new(std::iter::once(("__name__", *name)).chain(target.public_labels())))
+        .collect()
+}
+
+impl ScrapeLoop {
     async fn scrape_once(&mut self) {
         let start_ms = now_ms();
         let started = Instant::now();
-        let result = self.fetch().await;
+        let fetched = match &self.job.forced_error {
+            Some(e) => Err(ScrapeError::Forced(e.clone())),
+            None => self.fetch().await,
+        };
+        let target_labels: Vec<(&str, &str)> = self.target.public_labels().collect();
+        let result = fetched.and_then(|(body, openmetrics)| {
+            let text = std::str::from_utf8(&body).map_err(|e| ScrapeError::NotUtf8 {
+                at: e.valid_up_to(),
+            })?;
+            pipeline::process(
+                text,
+                openmetrics,
+                &target_labels,
+                &self.job.rules,
+                &mut self.cache,
+            )
+        });
         let duration = started.elapsed().as_secs_f64();
-        let (samples, error) = match result {
-            Ok((body, openmetrics)) => match self.parse(&body, openmetrics, start_ms) {
-                Ok(s) => (s, None),
-                Err(e) => (Vec::new(), Some(e)),
-            },
-            Err(e) => (Vec::new(), Some(e)),
+        let (scraped, samples, error) = match result {
+            Ok(s) => (s.scraped, s.samples, None),
+            Err(e) => (0, Vec::new(), Some(e)),
         };
         let up = error.is_none();
-        let scraped = samples.len();
+        let post_relabel = samples.len();
         let mut batch = ScrapeBatch::default();
-        let mut current = HashSet::with_capacity(scraped);
-        let mut added = 0usize;
+        let mut current = HashSet::with_capacity(samples.len());
+        let added;
+        let mut rejected = 0u64;
         {
             let mut store = self.hub.store();
-            let append = |store: &mut lookout_tsdb::Store, labels: &Labels, t: i64, v: f64, batch: &mut ScrapeBatch| {
+            let before = store.num_series();
+            // Samples at the scrape's time go in as one scrape (the store's fast path, series
+            // in exposition order); explicitly timestamped ones one by one.
+            let mut at_start: Vec<(SeriesId, f64)> = Vec::with_capacity(samples.len() + 5);
+            for (labels, ts, v) in &samples {
                 let id = store.series_id(labels);
-                match store.append(id, t, v) {
-                    Ok(lookout_tsdb::Appended::Stored) => batch.samples.push((id, t, v)),
-                    Ok(_) => {}
-                    Err(_) => {
-                        self.hub.metrics.samples_rejected_total.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                match ts {
+                    None => {
+                        at_start.push((id, *v));
+                        current.insert(id);
                     }
-                }
-                id
-            };
-            for (labels, t, v) in &samples {
-                let known = store.lookup(labels).is_some();
-                let id = append(&mut store, labels, *t, *v, &mut batch);
-                added += usize::from(!known);
-                current.insert(id);
-            }
-            // Series that were there last time and are gone now get a staleness marker.
-            for id in self.previous.difference(&current) {
-                if let Some(labels) = store.labels(*id).cloned() {
-                    append(&mut store, &labels, start_ms, f64::from_bits(STALE_NAN_BITS), &mut batch);
+                    Some(t) => match store.append(id, *t, *v) {
+                        Ok(Appended::Stored) => batch.samples.push((id, *t, *v)),
+                        Ok(_) => {}
+                        Err(_) => rejected += 1,
+                    },
                 }
             }
-            let synthetic = [
-                ("up", if up { 1.0 } else { 0.0 }),
-                ("scrape_duration_seconds", duration),
-                ("scrape_samples_scraped", scraped as f64),
-                ("scrape_samples_post_metric_relabeling", scraped as f64),
-                ("scrape_series_added", added as f64),
+            added = store.num_series() - before;
+            let values = [
+                if up { 1.0 } else { 0.0 },
+                duration,
+                scraped as f64,
+                post_relabel as f64,
+                added as f64,
             ];
-            for (name, v) in synthetic {
-                let labels = Labels::new([("__name__", name), ("job", &self.target.job), ("instance", &self.target.instance)]);
-                append(&mut store, &labels, start_ms, v, &mut batch);
+            for (labels, v) in self.synthetic.iter().zip(values) {
+                at_start.push((store.series_id(labels), v));
+            }
+            let report = store.append_scrape(start_ms, &at_start);
+            rejected +=
+                (report.out_of_order + report.duplicate_timestamp + report.unknown_series) as u64;
+            if report.stored == at_start.len() {
+                batch
+                    .samples
+                    .extend(at_start.iter().map(|&(id, v)| (id, start_ms, v)));
+            } else {
+                // Some were refused (a series twice in one body): the first of each id is
+                // the one the store kept.
+                let mut seen = HashSet::with_capacity(at_start.len());
+                batch.samples.extend(
+                    at_start
+                        .iter()
+                        .filter(|(id, _)| seen.insert(*id))
+                        .map(|&(id, v)| (id, start_ms, v)),
+                );
+            }
+            // Series that were there last time and are gone now (or all, when the scrape
+            // failed) get a staleness marker, as in Prometheus.
+            let stale = f64::from_bits(STALE_NAN_BITS);
+            for id in self.previous.difference(&current) {
+                if store.labels(*id).is_some() && store.append(*id, start_ms, stale).is_ok() {
+                    batch.samples.push((*id, start_ms, stale));
+                }
             }
         }
         self.previous = current;
         let m = &self.hub.metrics;
-        m.scrapes_total.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        m.samples_appended_total.fetch_add(batch.samples.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        m.scrapes_total.fetch_add(1, Ordering::Relaxed);
+        m.samples_appended_total
+            .fetch_add(batch.samples.len() as u64, Ordering::Relaxed);
+        m.samples_rejected_total
+            .fetch_add(rejected, Ordering::Relaxed);
         if !up {
-            m.scrape_failures_total.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            m.scrape_failures_total.fetch_add(1, Ordering::Relaxed);
         }
-        self.hub.update_target(TargetState {
-            target: self.target.clone(),
-            health: if up { Health::Up } else { Health::Down },
-            last_error: error.unwrap_or_default(),
-            last_scrape: start_ms,
-            last_scrape_duration: duration,
-        });
+        let mut state = TargetState::new(&self.target);
+        state.health = if up { Health::Up } else { Health::Down };
+        state.last_error = error.map(|e| e.to_string()).unwrap_or_default();
+        state.last_scrape = start_ms;
+        state.last_scrape_duration = duration;
+        self.hub.update_target(state);
         self.hub.publish(batch);
     }
 
-    async fn fetch(&self) -> Result<(String, bool), String> {
-        let mut resp = self
+    /// The target went away: every series it produced, synthetic ones included, goes stale.
+    fn mark_all_stale(&mut self) {
+        let t = now_ms();
+        let stale = f64::from_bits(STALE_NAN_BITS);
+        let mut batch = ScrapeBatch::default();
+        {
+            let mut store = self.hub.store();
+            let synthetic: Vec<SeriesId> = self
+                .synthetic
+                .iter()
+                .filter_map(|l| store.lookup(l))
+                .collect();
+            for id in self.previous.drain().chain(synthetic) {
+                if store.append(id, t, stale).is_ok() {
+                    batch.samples.push((id, t, stale));
+                }
+            }
+        }
+        self.hub.publish(batch);
+    }
+
+    async fn fetch(&self) -> Result<(Vec<u8>, bool), ScrapeError> {
+        let mut req = self
             .client
             .get(&self.target.url)
+            .header("Accept", ACCEPT)
             .header(
-                "Accept",
-                "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1",
-            )
+                "X-Prometheus-Scrape-Timeout-Seconds",
+                format!("{}", self.target.timeout.as_secs_f64()),
+            );
+        if let Some(b) = &self.job.basic_auth {
+            let password = match (&b.password, &b.password_file) {
+                (_, Some(f)) => Some(read_secret(f)?),
+                (p, None) => p.clone(),
+            };
+            req = req.basic_auth(&b.username, password);
+        }
+        if let Some(a) = &self.job.authorization {
+            let creds = match (&a.credentials, &a.credentials_file) {
+                (_, Some(f)) => read_secret(f)?,
+                (c, None) => c.clone().unwrap_or_default(),
+            };
+            req = req.header("Authorization", format!("{} {creds}", a.kind));
+        }
+        let mut resp = req
             .send()
             .await
-            .map_err(|e| describe_reqwest_error(&e))?;
+            .map_err(|e| ScrapeError::Http(describe(&e)))?;
         if !resp.status().is_success() {
-            return Err(format!("server returned HTTP status {}", resp.status()));
+            return Err(ScrapeError::Status(resp.status().as_u16()));
         }
         let openmetrics = resp
             .headers()
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/openmetrics-text"));
+        let limit = self.job.body_size_limit;
+        // Decompression is streamed, so a gzip bomb is stopped at the limit, not after it.
         let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| describe_reqwest_error(&e))? {
-            if body.len() + chunk.len() > BODY_SIZE_LIMIT {
-                return Err(format!("body size limit exceeded ({BODY_SIZE_LIMIT} bytes)"));
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| ScrapeError::Http(describe(&e)))?
+        {
+            if (body.len() + chunk.len()) as u64 > limit {
+                return Err(ScrapeError::BodySizeLimit(limit));
             }
             body.extend_from_slice(&chunk);
         }
-        let body = String::from_utf8(body).map_err(|e| format!("body is not UTF-8 (at byte {})", e.utf8_error().valid_up_to()))?;
         Ok((body, openmetrics))
-    }
-
-    /// All samples of a body with the target's labels, or the first parse error. A body that
-    /// fails to parse stores nothing, as in Prometheus.
-    fn parse(&self, body: &str, openmetrics: bool, default_ts: i64) -> Result<Vec<(Labels, i64, f64)>, String> {
-        let parser = if openmetrics { Parser::openmetrics(body) } else { Parser::new(body) };
-        let mut out = Vec::new();
-        for entry in parser {
-            let Entry::Sample(s) = entry.map_err(|e| e.to_string())? else { continue };
-            let mut pairs: Vec<(String, String)> = Vec::with_capacity(s.labels.len() + 3);
-            pairs.push(("__name__".into(), s.name.into()));
-            for (n, v) in &s.labels {
-                // Without honor_labels, a target's own job/instance become exported_*.
-                let n = if *n == "job" || *n == "instance" { format!("exported_{n}") } else { (*n).to_owned() };
-                pairs.push((n, v.to_string()));
-            }
-            pairs.push(("job".into(), self.target.job.clone()));
-            pairs.push(("instance".into(), self.target.instance.clone()));
-            out.push((Labels::new(pairs), s.timestamp.unwrap_or(default_ts), s.value));
-        }
-        Ok(out)
     }
 }
 
-fn describe_reqwest_error(e: &reqwest::Error) -> String {
+fn read_secret(path: &std::path::Path) -> Result<String, ScrapeError> {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim_end_matches(['\n', '\r']).to_owned())
+        .map_err(|e| ScrapeError::Http(format!("cannot read {}: {e}", path.display())))
+}
+
+fn describe(e: &reqwest::Error) -> String {
     use std::error::Error;
+    if e.is_timeout() {
+        return "context deadline exceeded (scrape timeout)".into();
+    }
     let mut msg = e.to_string();
     let mut src = e.source();
     while let Some(s) = src {
@@ -253,17 +512,26 @@ mod tests {
     #[test]
     fn target_flag_and_instance() {
         let t = ScrapeTarget::parse_flag("api=http://127.0.0.1:9100/metrics").unwrap();
-        assert_eq!((t.job.as_str(), t.instance.as_str()), ("api", "127.0.0.1:9100"));
+        assert_eq!(
+            (t.job.as_str(), t.instance.as_str()),
+            ("api", "127.0.0.1:9100")
+        );
         let t = ScrapeTarget::parse_flag("http://h:1/m?a=b").unwrap();
         assert_eq!((t.job.as_str(), t.instance.as_str()), ("targets", "h:1"));
+        let c = t.to_scrape_config(Duration::from_secs(5), Duration::from_secs(10));
+        assert_eq!(c.metrics_path, "/m");
+        assert_eq!(c.params["a"], vec!["b".to_owned()]);
+        assert_eq!(c.scrape_timeout, Some(Duration::from_secs(5)));
         assert!(ScrapeTarget::parse_flag("localhost:9100").is_err());
     }
 
     #[test]
-    fn offsets_are_stable_and_within_the_interval() {
-        let t = ScrapeTarget::new("a", "http://x:1/metrics");
+    fn slots_are_stable_and_within_the_interval() {
         let i = Duration::from_secs(15);
-        assert_eq!(offset_for(&t, i), offset_for(&t, i));
-        assert!(offset_for(&t, i) < i);
+        for now in [0, 1234, 15_000, 99_999] {
+            let w = wait_for_slot(42, i, now);
+            assert!(w < i);
+            assert_eq!((now as u64 + w.as_millis() as u64) % 15_000, 42 % 15_000);
+        }
     }
 }

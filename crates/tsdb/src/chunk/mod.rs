@@ -1,10 +1,14 @@
 //! Compressed chunks of one series' samples, behind small appender/iterator traits.
 //!
-//! Two encodings: [`XorChunk`] (Prometheus's, bit for bit, so remote-read chunks are stored and
-//! shipped without re-encoding) and [`IntChunk`] (for all-integer series, where it is 2-3x
-//! smaller). The store appends into XOR and, when it seals a chunk, keeps whichever is smaller.
+//! Three encodings: [`XorChunk`] (Prometheus's, bit for bit, so remote-read chunks are stored and
+//! shipped without re-encoding), [`IntChunk`] (for all-integer series, where it is 2-3x
+//! smaller than XOR) and the columnar chunk ([`col`]: a timestamp column shared by the series of
+//! one scrape and per-series value columns with a per-block choice of integer or XOR coding).
+//! Samples appended one at a time go into XOR and are sealed into the smaller of XOR and
+//! integer; samples appended a whole scrape at a time are sealed as columnar chunks.
 
 mod bstream;
+pub mod col;
 mod int;
 mod xor;
 
@@ -74,6 +78,7 @@ impl<I: ChunkIterator> Iterator for Samples<I> {
 pub enum Encoding {
     Xor = 1,
     Int = 0x81,
+    Col = 0x82,
 }
 
 impl Encoding {
@@ -81,6 +86,7 @@ impl Encoding {
         match b {
             1 => Ok(Encoding::Xor),
             0x81 => Ok(Encoding::Int),
+            0x82 => Ok(Encoding::Col),
             other => Err(Error::new(ErrorKind::UnknownEncoding(other))),
         }
     }
@@ -89,6 +95,7 @@ impl Encoding {
         match self {
             Encoding::Xor => "xor",
             Encoding::Int => "int",
+            Encoding::Col => "col",
         }
     }
 }
@@ -98,6 +105,7 @@ impl Encoding {
 pub enum ChunkIter<'a> {
     Xor(XorIter<'a>),
     Int(IntIter<'a>),
+    Col(col::ColIter),
 }
 
 impl<'a> ChunkIter<'a> {
@@ -106,6 +114,7 @@ impl<'a> ChunkIter<'a> {
         Ok(match enc {
             Encoding::Xor => ChunkIter::Xor(XorIter::new(bytes)?),
             Encoding::Int => ChunkIter::Int(IntIter::new(bytes)?),
+            Encoding::Col => ChunkIter::Col(col::ColIter::new(bytes)?),
         })
     }
 }
@@ -116,6 +125,7 @@ impl ChunkIterator for ChunkIter<'_> {
         match self {
             ChunkIter::Xor(i) => i.next(),
             ChunkIter::Int(i) => i.next(),
+            ChunkIter::Col(i) => i.next(),
         }
     }
     #[inline]
@@ -123,18 +133,21 @@ impl ChunkIterator for ChunkIter<'_> {
         match self {
             ChunkIter::Xor(i) => i.at(),
             ChunkIter::Int(i) => i.at(),
+            ChunkIter::Col(i) => i.at(),
         }
     }
     fn err(&self) -> Option<&Error> {
         match self {
             ChunkIter::Xor(i) => i.err(),
             ChunkIter::Int(i) => i.err(),
+            ChunkIter::Col(i) => i.err(),
         }
     }
     fn num_read(&self) -> usize {
         match self {
             ChunkIter::Xor(i) => i.num_read(),
             ChunkIter::Int(i) => i.num_read(),
+            ChunkIter::Col(i) => i.num_read(),
         }
     }
 }

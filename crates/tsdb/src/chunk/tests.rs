@@ -198,9 +198,72 @@ proptest! {
     }
 
     #[test]
+    fn col_round_trips_any_samples(s in sample_strategy()) {
+        let bytes = col::encode(&s).unwrap();
+        let want: Vec<_> = s.iter().map(|&(t, v)| (t, v.to_bits())).collect();
+        prop_assert_eq!(decode(Encoding::Col, &bytes), want);
+        let meta = validate(Encoding::Col, &bytes).unwrap();
+        prop_assert_eq!(meta.num_samples, s.len());
+    }
+
+    #[test]
+    fn col_round_trips_decimal_and_counter_like_values(
+        start in any::<i32>(),
+        steps in prop::collection::vec((0i64..100_000, 0u8..4, any::<bool>()), 1..400),
+        scale in 0usize..9,
+    ) {
+        // Short decimals, big integers, steady and random steps, jittered timestamps.
+        let mut x = i64::from(start);
+        let mut t = 1_700_000_000_000i64;
+        let s: Vec<(i64, f64)> = steps
+            .iter()
+            .map(|&(d, kind, late)| {
+                x = match kind { 0 => x + d, 1 => x - d / 3, 2 => x, _ => x + 7 };
+                t += 15_000 + if late { d % 400 } else { 0 };
+                (t, x as f64 / 10f64.powi(scale as i32))
+            })
+            .collect();
+        let bytes = col::encode(&s).unwrap();
+        let want: Vec<_> = s.iter().map(|&(t, v)| (t, v.to_bits())).collect();
+        prop_assert_eq!(decode(Encoding::Col, &bytes), want);
+    }
+
+    #[test]
     fn decoders_never_panic_on_random_bytes(b in prop::collection::vec(any::<u8>(), 0..64)) {
         let _ = validate(Encoding::Xor, &b);
         let _ = validate(Encoding::Int, &b);
+        let _ = validate(Encoding::Col, &b);
         let _ = XorChunk::from_bytes(&b).map(|mut c| c.append(i64::MAX, 1.0));
     }
+}
+
+#[test]
+fn col_beats_xor_on_counters_and_costs_little_on_full_precision_floats() {
+    let mut rng = crate::testdata::Rng::new(3);
+    let mut v = 1000.0;
+    let counter: Vec<(i64, f64)> = (0..240)
+        .map(|i| {
+            v += rng.poisson(10.0) as f64;
+            (i * 15_000, v)
+        })
+        .collect();
+    let ratio: Vec<(i64, f64)> = (0..240).map(|i| (i * 15_000, rng.f64())).collect();
+    let col_counter = col::encode(&counter).unwrap().len();
+    let xor_counter = xor_of(&counter).len();
+    assert!(col_counter * 2 < xor_counter, "{col_counter} vs {xor_counter}");
+    let col_ratio = col::encode(&ratio).unwrap().len();
+    let xor_ratio = xor_of(&ratio).len();
+    assert!(col_ratio <= xor_ratio + 8, "{col_ratio} vs {xor_ratio}");
+}
+
+#[test]
+fn col_rejects_truncated_and_inconsistent_bytes() {
+    let s: Vec<(i64, f64)> = (0..100).map(|i| (i * 1000, (i * i) as f64 * 0.5)).collect();
+    let bytes = col::encode(&s).unwrap();
+    for cut in 0..bytes.len() {
+        assert!(validate(Encoding::Col, &bytes[..cut]).is_err(), "cut at {cut}");
+    }
+    let mut more = bytes.clone();
+    more[1] += 1; // one sample more than the columns hold
+    assert!(validate(Encoding::Col, &more).is_err());
 }

@@ -279,3 +279,112 @@ proptest! {
         prop_assert_eq!(got, want);
     }
 }
+
+fn scrape_fixture() -> (Store, Vec<SeriesId>) {
+    let mut s = Store::default();
+    let ids = (0..5)
+        .map(|i| s.series_id(&Labels::new([("__name__", "m"), ("i", &i.to_string())])))
+        .collect();
+    (s, ids)
+}
+
+#[test]
+fn whole_scrapes_share_a_timestamp_column_and_read_back() {
+    let (mut s, ids) = scrape_fixture();
+    let mut want: Vec<Vec<(i64, f64)>> = vec![Vec::new(); ids.len()];
+    for k in 0..700i64 {
+        let t = k * 15_000 + if k % 7 == 0 { 13 } else { 0 };
+        let batch: Vec<(SeriesId, f64)> = ids
+            .iter()
+            .enumerate()
+            .map(|(j, &id)| (id, if j == 4 { (k as f64).sqrt() } else { (k * j as i64) as f64 }))
+            .collect();
+        for (j, &(_, v)) in batch.iter().enumerate() {
+            want[j].push((t, v));
+        }
+        let r = s.append_scrape(t, &batch);
+        assert_eq!(r.stored, ids.len());
+    }
+    for (j, &id) in ids.iter().enumerate() {
+        assert_eq!(all(&s, id), want[j]);
+        assert_eq!(s.samples(id, 15_000 * 300, 15_000 * 302).count(), 3);
+        let from_chunks: Vec<_> = s
+            .chunks(id, i64::MIN, i64::MAX)
+            .iter()
+            .flat_map(|c| c.iter().unwrap().samples().collect::<Vec<_>>())
+            .collect();
+        assert_eq!(from_chunks, want[j]);
+    }
+    // Sealed chunks of one scrape share one timestamp column.
+    let cols: std::collections::HashSet<*const u8> = ids
+        .iter()
+        .map(|id| s.series[id.0 as usize].chunks[0].ts.as_ref().unwrap().as_ptr())
+        .collect();
+    assert_eq!(cols.len(), 1);
+    assert_eq!(s.stats().samples, 700 * ids.len());
+    // A snapshot carries sealed and open columnar chunks.
+    let back = Store::from_snapshot(&s.snapshot()).unwrap();
+    for (j, &id) in ids.iter().enumerate() {
+        assert_eq!(all(&back, id), want[j]);
+    }
+}
+
+#[test]
+fn scrapes_follow_the_ingest_rules_and_regroup_on_change() {
+    let (mut s, ids) = scrape_fixture();
+    let batch = |_t: i64, v: f64, ids: &[SeriesId]| -> Vec<(SeriesId, f64)> {
+        ids.iter().map(|&id| (id, v)).collect()
+    };
+    assert_eq!(s.append_scrape(1000, &batch(1000, 1.0, &ids)).stored, 5);
+    assert_eq!(s.append_scrape(2000, &batch(2000, 2.0, &ids)).stored, 5);
+    // The same scrape again is a no-op; a conflicting value at the same time is refused.
+    assert_eq!(s.append_scrape(2000, &batch(2000, 2.0, &ids)).duplicates, 5);
+    let r = s.append_scrape(2000, &batch(2000, 3.0, &ids));
+    assert_eq!(r.duplicate_timestamp, 5);
+    assert_eq!(s.append_scrape(1500, &batch(1500, 3.0, &ids)).out_of_order, 5);
+    // A series leaves, one is repeated, an unknown one appears.
+    let mut b = batch(3000, 3.0, &ids[..4]);
+    b.push((ids[0], 3.0));
+    b.push((ids[1], 9.0));
+    b.push((SeriesId(99), 1.0));
+    let r = s.append_scrape(3000, &b);
+    assert_eq!(r.stored, 4);
+    assert_eq!((r.duplicates, r.duplicate_timestamp, r.unknown_series), (1, 1, 1));
+    let mut b4 = b.clone();
+    b4.iter_mut().for_each(|x| x.1 = 4.0);
+    let r = s.append_scrape(4000, &b4);
+    assert_eq!((r.stored, r.duplicates, r.duplicate_timestamp), (4, 2, 0));
+    // A single append to a member still works and keeps order.
+    assert_eq!(s.append(ids[2], 5000, 5.0), Ok(Appended::Stored));
+    assert_eq!(s.append(ids[2], 4000, 4.0), Ok(Appended::Duplicate));
+    assert_eq!(s.append(ids[4], 5000, 5.0), Ok(Appended::Stored));
+    assert_eq!(
+        all(&s, ids[2]),
+        vec![(1000, 1.0), (2000, 2.0), (3000, 3.0), (4000, 4.0), (5000, 5.0)]
+    );
+    assert_eq!(all(&s, ids[4]), vec![(1000, 1.0), (2000, 2.0), (5000, 5.0)]);
+    assert_eq!(s.time_range(ids[0]), Some((1000, 4000)));
+}
+
+#[test]
+fn retention_seals_and_drops_scrape_groups() {
+    let (mut s, ids) = scrape_fixture();
+    for k in 0..600i64 {
+        let b: Vec<_> = ids.iter().map(|&id| (id, k as f64)).collect();
+        s.append_scrape(k * 1000, &b);
+    }
+    let r = s.apply_retention(crate::Retention {
+        min_time: Some(500_000),
+        ..Default::default()
+    });
+    assert_eq!(r.chunks, 2 * ids.len());
+    assert_eq!(all(&s, ids[0]).first(), Some(&(480_000, 480.0)));
+    let before = s.stats().total_bytes();
+    s.apply_retention(crate::Retention {
+        max_bytes: Some(before / 2),
+        ..Default::default()
+    });
+    assert!(s.stats().total_bytes() <= before / 2 + 1024);
+    let b: Vec<_> = ids.iter().map(|&id| (id, 1.0)).collect();
+    assert_eq!(s.append_scrape(10_000_000, &b).stored, 5);
+}

@@ -1,0 +1,346 @@
+//! One scrape body to the samples to store, with no I/O: parse, attach target labels
+//! (`honor_labels` or `exported_*`), `metric_relabel_configs`, limits. Any parse error or breached
+//! limit fails the whole scrape, as in Prometheus: the caller then stores nothing of it.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+
+use lookout_tsdb::Labels;
+use lookout_tsdb::exposition::{Entry, ParseError, Parser};
+
+use crate::config::Limits;
+use crate::relabel::{LabelMap, RelabelConfig, relabel};
+
+/// How a job treats what its targets expose.
+#[derive(Debug, Clone, Default)]
+pub struct SampleRules {
+    pub honor_labels: bool,
+    pub honor_timestamps: bool,
+    pub metric_relabel: Vec<RelabelConfig>,
+    pub limits: Limits,
+}
+
+/// Why a scrape failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScrapeError {
+    Http(String),
+    Status(u16),
+    BodySizeLimit(u64),
+    NotUtf8 {
+        at: usize,
+    },
+    Parse(ParseError),
+    SampleLimit,
+    LabelLimit {
+        metric: String,
+        labels: usize,
+        limit: u64,
+    },
+    LabelNameLength {
+        metric: String,
+        name: String,
+        limit: u64,
+    },
+    LabelValueLength {
+        metric: String,
+        name: String,
+        value: String,
+        limit: u64,
+    },
+    NoMetricName,
+    /// A job-wide failure such as `target_limit`.
+    Forced(String),
+}
+
+impl fmt::Display for ScrapeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The wording follows Prometheus's, so operators can search for it.
+        let short = |s: &str| s.chars().take(50).collect::<String>();
+        match self {
+            ScrapeError::Http(e) => f.write_str(e),
+            ScrapeError::Status(s) => write!(f, "server returned HTTP status {s}"),
+            ScrapeError::BodySizeLimit(l) => {
+                write!(f, "body size limit exceeded (limit: {l} bytes)")
+            }
+            ScrapeError::NotUtf8 { at } => write!(f, "body is not valid UTF-8 (at byte {at})"),
+            ScrapeError::Parse(e) => write!(f, "parse error: {e}"),
+            ScrapeError::SampleLimit => f.write_str("sample limit exceeded"),
+            ScrapeError::LabelLimit {
+                metric,
+                labels,
+                limit,
+            } => write!(
+                f,
+                "label_limit exceeded (metric: {}, number of labels: {labels}, limit: {limit})",
+                short(metric)
+            ),
+            ScrapeError::LabelNameLength {
+                metric,
+                name,
+                limit,
+            } => write!(
+                f,
+                "label_name_length_limit exceeded (metric: {}, label name: {}, length: {}, limit: {limit})",
+                short(metric),
+                short(name),
+                name.len()
+            ),
+            ScrapeError::LabelValueLength {
+                metric,
+                name,
+                value,
+                limit,
+            } => write!(
+                f,
+                "label_value_length_limit exceeded (metric: {}, label name: {}, value: {:?}, length: {}, limit: {limit})",
+                short(metric),
+                short(name),
+                short(value),
+                value.len()
+            ),
+            ScrapeError::NoMetricName => f.write_str("__name__ label is missing"),
+            ScrapeError::Forced(e) => f.write_str(e),
+        }
+    }
+}
+
+impl std::error::Error for ScrapeError {}
+
+/// Label sets of the series text seen in the last scrape (`name{labels}` as written), so a
+/// steady target costs a hash lookup per sample instead of building labels again. `None`:
+/// dropped by metric relabeling.
+#[derive(Debug, Default)]
+pub struct SeriesCache {
+    entries: HashMap<Box<str>, Option<Labels>>,
+}
+
+impl SeriesCache {
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// A scrape that parsed and passed its limits.
+#[derive(Debug, Default)]
+pub struct Scraped {
+    /// Samples to store: labels, timestamp if the target gave one (and it is honored), value.
+    pub samples: Vec<(Labels, Option<i64>, f64)>,
+    /// Samples in the body (`scrape_samples_scraped`).
+    pub scraped: usize,
+}
+
+/// Turns a body into samples.
+pub fn process(
+    body: &str,
+    openmetrics: bool,
+    target_labels: &[(&str, &str)],
+    rules: &SampleRules,
+    cache: &mut SeriesCache,
+) -> Result<Scraped, ScrapeError> {
+    let parser = if openmetrics {
+        Parser::openmetrics(body)
+    } else {
+        Parser::new(body)
+    };
+    let mut out = Scraped::default();
+    let mut next: HashMap<Box<str>, Option<Labels>> = HashMap::with_capacity(cache.len());
+    for entry in parser {
+        let s = match entry.map_err(ScrapeError::Parse)? {
+            Entry::Sample(s) => s,
+            _ => continue,
+        };
+        out.scraped += 1;
+        let labels = match cache.entries.remove_entry(s.series) {
+            Some((k, v)) => {
+                let r = v.clone();
+                next.insert(k, v);
+                r
+            }
+            None => match next.get(s.series) {
+                Some(v) => v.clone(),
+                None => {
+                    let l = build_labels(s.name, &s.labels, target_labels, rules)?;
+                    next.insert(s.series.into(), l.clone());
+                    l
+                }
+            },
+        };
+        let Some(labels) = labels else { continue };
+        if rules.limits.sample_limit > 0 && out.samples.len() as u64 >= rules.limits.sample_limit {
+            return Err(ScrapeError::SampleLimit);
+        }
+        let ts = if rules.honor_timestamps {
+            s.timestamp
+        } else {
+            None
+        };
+        out.samples.push((labels, ts, s.value));
+    }
+    cache.entries = next;
+    Ok(out)
+}
+
+/// Prometheus's `mutateSampleLabels` then `metric_relabel_configs`, then the label limits.
+fn build_labels(
+    name: &str,
+    exposed: &[(&str, Cow<'_, str>)],
+    target: &[(&str, &str)],
+    rules: &SampleRules,
+) -> Result<Option<Labels>, ScrapeError> {
+    let mut lb: LabelMap = LabelMap::new();
+    lb.insert("__name__".into(), name.to_owned());
+    for (n, v) in exposed {
+        lb.insert((*n).to_owned(), v.to_string());
+    }
+    if rules.honor_labels {
+        for (n, v) in target {
+            lb.entry((*n).to_owned()).or_insert_with(|| (*v).to_owned());
+        }
+    } else {
+        let mut conflicts = Vec::new();
+        for (n, v) in target {
+            if let Some(old) = lb.insert((*n).to_owned(), (*v).to_owned())
+                && !old.is_empty()
+            {
+                conflicts.push(((*n).to_owned(), old));
+            }
+        }
+        // Shorter names first, each renamed to the first free exported_* name.
+        conflicts.sort_by_key(|(n, _)| n.len());
+        for (n, v) in conflicts {
+            let mut new = n;
+            loop {
+                new = format!("exported_{new}");
+                if !lb.contains_key(&new) {
+                    lb.insert(new, v);
+                    break;
+                }
+            }
+        }
+    }
+    lb.retain(|_, v| !v.is_empty());
+    if !rules.metric_relabel.is_empty() && !relabel(&mut lb, &rules.metric_relabel) {
+        return Ok(None);
+    }
+    let Some(metric) = lb.get("__name__").cloned() else {
+        return Err(ScrapeError::NoMetricName);
+    };
+    let l = &rules.limits;
+    if l.label_limit > 0 && lb.len() as u64 > l.label_limit {
+        return Err(ScrapeError::LabelLimit {
+            metric,
+            labels: lb.len(),
+            limit: l.label_limit,
+        });
+    }
+    for (n, v) in &lb {
+        if l.label_name_length_limit > 0 && n.len() as u64 > l.label_name_length_limit {
+            return Err(ScrapeError::LabelNameLength {
+                metric,
+                name: n.clone(),
+                limit: l.label_name_length_limit,
+            });
+        }
+        if l.label_value_length_limit > 0 && v.len() as u64 > l.label_value_length_limit {
+            return Err(ScrapeError::LabelValueLength {
+                metric,
+                name: n.clone(),
+                value: v.clone(),
+                limit: l.label_value_length_limit,
+            });
+        }
+    }
+    Ok(Some(Labels::new(lb)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TARGET: &[(&str, &str)] = &[("instance", "h:1"), ("job", "node")];
+
+    fn run(body: &str, rules: &SampleRules) -> Result<Scraped, ScrapeError> {
+        process(body, false, TARGET, rules, &mut SeriesCache::default())
+    }
+
+    fn honor() -> SampleRules {
+        SampleRules {
+            honor_timestamps: true,
+            ..SampleRules::default()
+        }
+    }
+
+    #[test]
+    fn target_labels_win_and_exposed_ones_become_exported() {
+        let s = run("up{job=\"x\",exported_job=\"y\"} 1\n", &honor()).unwrap();
+        let l = &s.samples[0].0;
+        assert_eq!(l.get("job"), Some("node"));
+        assert_eq!(l.get("exported_job"), Some("y"));
+        assert_eq!(l.get("exported_exported_job"), Some("x"));
+        let rules = SampleRules {
+            honor_labels: true,
+            ..honor()
+        };
+        let s = run("up{job=\"x\"} 1\n", &rules).unwrap();
+        assert_eq!(s.samples[0].0.get("job"), Some("x"));
+        assert_eq!(s.samples[0].0.get("instance"), Some("h:1"));
+    }
+
+    #[test]
+    fn any_limit_or_parse_error_fails_the_whole_scrape() {
+        let mut rules = honor();
+        rules.limits.sample_limit = 2;
+        assert_eq!(
+            run("a 1\nb 2\nc 3\n", &rules).unwrap_err(),
+            ScrapeError::SampleLimit
+        );
+        rules.limits = Limits {
+            label_value_length_limit: 5,
+            ..Limits::default()
+        };
+        let e = run("a{x=\"123456\"} 1\n", &rules).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("label_value_length_limit exceeded"),
+            "{e}"
+        );
+        assert!(matches!(
+            run("a 1\nb{ 2\n", &honor()),
+            Err(ScrapeError::Parse(_))
+        ));
+    }
+
+    #[test]
+    fn metric_relabeling_drops_before_the_sample_limit_counts() {
+        let mut rules = honor();
+        rules.limits.sample_limit = 1;
+        rules.metric_relabel = serde_yaml_ng::from_str(
+            "- source_labels: [__name__]\n  regex: 'go_.*'\n  action: drop\n",
+        )
+        .unwrap();
+        let s = run("go_a 1\ngo_b 1\nkeep 1\n", &rules).unwrap();
+        assert_eq!((s.scraped, s.samples.len()), (3, 1));
+    }
+
+    #[test]
+    fn timestamps_honored_or_not_and_cache_reused() {
+        let mut cache = SeriesCache::default();
+        let s = process("a 1 1000\n", false, TARGET, &honor(), &mut cache).unwrap();
+        assert_eq!(s.samples[0].1, Some(1000));
+        let s = process(
+            "a 2 1000\n",
+            false,
+            TARGET,
+            &SampleRules::default(),
+            &mut cache,
+        )
+        .unwrap();
+        assert_eq!(s.samples[0].1, None);
+        assert_eq!(cache.len(), 1);
+    }
+}
