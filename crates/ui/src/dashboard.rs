@@ -28,7 +28,14 @@ pub struct Panel {
 
 impl Panel {
     fn timeseries(id: &str, title: &str, expr: &str, legend: &str, unit: Unit) -> Panel {
-        Panel { id: id.into(), title: title.into(), kind: PanelKind::TimeSeries, expr: expr.into(), legend: legend.into(), unit }
+        Panel {
+            id: id.into(),
+            title: title.into(),
+            kind: PanelKind::TimeSeries,
+            expr: expr.into(),
+            legend: legend.into(),
+            unit,
+        }
     }
 }
 
@@ -40,7 +47,14 @@ pub struct Dashboard {
 }
 
 fn targets_panel() -> Panel {
-    Panel { id: "targets".into(), title: "Targets".into(), kind: PanelKind::Targets, expr: "up".into(), legend: String::new(), unit: Unit::Short }
+    Panel {
+        id: "targets".into(),
+        title: "Targets".into(),
+        kind: PanelKind::Targets,
+        expr: "up".into(),
+        legend: String::new(),
+        unit: Unit::Short,
+    }
 }
 
 /// "Services overview": what an operator looks at first for every scrape job — request rate,
@@ -53,15 +67,63 @@ pub fn services_overview() -> Dashboard {
         title: "Services overview".into(),
         panels: vec![
             targets_panel(),
-            p("rps", "Request rate by service", "sum by (job) (rate(http_requests_total[1m]))", "{{job}}", RequestsPerSecond),
-            p("errors", "Error ratio (5xx)", "sum by (job) (rate(http_requests_total{code=~\"5..\"}[1m])) / sum by (job) (rate(http_requests_total[1m]))", "{{job}}", PercentUnit),
-            p("p95", "Latency p95", "histogram_quantile(0.95, sum by (job, le) (rate(http_request_duration_seconds_bucket[1m])))", "{{job}}", Seconds),
-            p("p50", "Latency p50", "histogram_quantile(0.5, sum by (job, le) (rate(http_request_duration_seconds_bucket[1m])))", "{{job}}", Seconds),
-            p("routes", "Requests by route", "sum by (job, method, route) (rate(http_requests_total[1m]))", "{{job}} {{method}} {{route}}", RequestsPerSecond),
-            p("cpu", "CPU", "rate(process_cpu_seconds_total[1m])", "{{job}}", Cores),
-            p("memory", "Resident memory", "process_resident_memory_bytes", "{{job}}", Bytes),
+            p(
+                "rps",
+                "Request rate by service",
+                "sum by (job) (rate(http_requests_total[1m]))",
+                "{{job}}",
+                RequestsPerSecond,
+            ),
+            p(
+                "errors",
+                "Error ratio (5xx)",
+                "sum by (job) (rate(http_requests_total{code=~\"5..\"}[1m])) / sum by (job) (rate(http_requests_total[1m]))",
+                "{{job}}",
+                PercentUnit,
+            ),
+            p(
+                "p95",
+                "Latency p95",
+                "histogram_quantile(0.95, sum by (job, le) (rate(http_request_duration_seconds_bucket[1m])))",
+                "{{job}}",
+                Seconds,
+            ),
+            p(
+                "p50",
+                "Latency p50",
+                "histogram_quantile(0.5, sum by (job, le) (rate(http_request_duration_seconds_bucket[1m])))",
+                "{{job}}",
+                Seconds,
+            ),
+            p(
+                "routes",
+                "Requests by route",
+                "sum by (job, method, route) (rate(http_requests_total[1m]))",
+                "{{job}} {{method}} {{route}}",
+                RequestsPerSecond,
+            ),
+            p(
+                "cpu",
+                "CPU",
+                "rate(process_cpu_seconds_total[1m])",
+                "{{job}}",
+                Cores,
+            ),
+            p(
+                "memory",
+                "Resident memory",
+                "process_resident_memory_bytes",
+                "{{job}}",
+                Bytes,
+            ),
             p("queue", "Queue depth", "queue_depth", "{{job}}", Short),
-            p("scrape", "Scrape duration", "scrape_duration_seconds", "{{job}}", Seconds),
+            p(
+                "scrape",
+                "Scrape duration",
+                "scrape_duration_seconds",
+                "{{job}}",
+                Seconds,
+            ),
         ],
     }
 }
@@ -71,7 +133,12 @@ pub fn from_queries(exprs: &[String]) -> Dashboard {
     Dashboard {
         title: "Queries".into(),
         panels: std::iter::once(targets_panel())
-            .chain(exprs.iter().enumerate().map(|(i, e)| Panel::timeseries(&format!("q{}", i + 1), e, e, "", Unit::Short)))
+            .chain(
+                exprs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| Panel::timeseries(&format!("q{}", i + 1), e, e, "", Unit::Short)),
+            )
             .collect(),
     }
 }
@@ -111,7 +178,10 @@ mod tests {
     #[wasm_bindgen_test]
     fn legend_format_fills_labels() {
         let l = Labels::new([("__name__", "x"), ("job", "api"), ("code", "500")]);
-        assert_eq!(legend_text("{{job}} {{ code }} {{missing}}!", &l), "api 500 !");
+        assert_eq!(
+            legend_text("{{job}} {{ code }} {{missing}}!", &l),
+            "api 500 !"
+        );
         assert_eq!(legend_text("", &l), "x{code=\"500\", job=\"api\"}");
         assert_eq!(legend_text("{{job", &l), "{{job");
         assert_eq!(legend_text("", &Labels::new([("job", "a")])), "{job=\"a\"}");
@@ -120,7 +190,12 @@ mod tests {
     #[wasm_bindgen_test]
     fn every_starter_query_parses() {
         for p in services_overview().panels {
-            assert!(lookout_promql::parse(&p.expr).is_ok(), "{}: {:?}", p.id, lookout_promql::parse(&p.expr).err());
+            assert!(
+                lookout_promql::parse(&p.expr).is_ok(),
+                "{}: {:?}",
+                p.id,
+                lookout_promql::parse(&p.expr).err()
+            );
         }
     }
 }
