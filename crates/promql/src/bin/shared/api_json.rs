@@ -181,3 +181,23 @@ pub fn error(kind: &str, message: &str) -> String {
     out.push('}');
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_strings_as_prometheus_writes_them() {
+        let mut s = String::new();
+        timestamp(&mut s, 1_700_000_000_120);
+        s.push(' ');
+        timestamp(&mut s, 5_000);
+        s.push(' ');
+        value(&mut s, 1e-7);
+        s.push(' ');
+        value(&mut s, f64::NEG_INFINITY);
+        s.push(' ');
+        string(&mut s, "a<b>&\"\n");
+        assert_eq!(s, r#"1700000000.120 5 "0.0000001" "-Inf" "a\u003cb\u003e\u0026\"\n""#);
+    }
+}
