@@ -27,7 +27,7 @@ fn screenshot_path(name: &str) -> PathBuf {
 }
 
 /// The `data-last` of the counter's panel, as the page shows it.
-const COUNTER_LAST: &str = r#"const p = document.querySelector('[data-panel="e2e_counter_total"]'); return p ? p.dataset.last : null;"#;
+const COUNTER_LAST: &str = r#"const p = document.querySelector('[data-expr="e2e_counter_total"]'); return p && p.dataset.last ? p.dataset.last : null;"#;
 
 #[tokio::test]
 async fn the_page_shows_a_changed_counter_and_a_stopped_target_as_down() -> anyhow::Result<()> {
@@ -43,7 +43,8 @@ async fn the_page_shows_a_changed_counter_and_a_stopped_target_as_down() -> anyh
     .await?;
     let browser = Browser::start().await?;
     let result = async {
-        browser.goto(&format!("http://{}/", relay.local_addr())).await?;
+        // An ad-hoc dashboard of one query, as a shared link would open it.
+        browser.goto(&format!("http://{}/?expr=e2e_counter_total", relay.local_addr())).await?;
         browser
             .wait_for(Duration::from_secs(30), "the status bar to say live", r#"return document.querySelector('.status[data-state="live"]') !== null;"#)
             .await?;
@@ -54,7 +55,7 @@ async fn the_page_shows_a_changed_counter_and_a_stopped_target_as_down() -> anyh
         assert_eq!(wait_counter(&browser, "42").await?, "42");
         // The chart really drew: the canvas has a backing store sized to its box.
         let drawn = browser
-            .eval(r#"const c = document.querySelector('[data-panel="e2e_counter_total"] canvas'); return c.width > 100 && c.height > 100;"#)
+            .eval(r#"const c = document.querySelector('[data-expr="e2e_counter_total"] canvas'); return c.width > 100 && c.height > 100;"#)
             .await?;
         assert_eq!(drawn, true);
         browser.screenshot(&screenshot_path("counter-42")).await?;
@@ -77,7 +78,7 @@ async fn the_page_shows_a_changed_counter_and_a_stopped_target_as_down() -> anyh
 /// Waits until the counter panel shows `want`.
 async fn wait_counter(browser: &Browser, want: &str) -> anyhow::Result<String> {
     let script = format!(
-        r#"const p = document.querySelector('[data-panel="e2e_counter_total"]'); return p && p.dataset.last === "{want}" ? p.dataset.last : null;"#
+        r#"const p = document.querySelector('[data-expr="e2e_counter_total"]'); return p && p.dataset.last === "{want}" ? p.dataset.last : null;"#
     );
     let v = browser
         .wait_for(

@@ -1,7 +1,7 @@
 //! The page's data: a `lookout-tsdb` store fed with the relay's frames, and the questions panels
 //! ask of it.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use lookout_tsdb::{Labels, MatchOp, Matcher, SeriesId, Store, is_stale_nan};
 use lookout_wire::Frame;
@@ -70,23 +70,9 @@ impl PageData {
         }
     }
 
-    /// Metric names present, sorted.
-    pub fn metric_names(&self) -> Vec<String> {
-        let Ok(all) = Matcher::new(MatchOp::RegexMatch, "__name__", ".+") else {
-            return Vec::new();
-        };
-        let names: BTreeSet<String> = self
-            .store
-            .select(&[all])
-            .into_iter()
-            .filter_map(|id| {
-                self.store
-                    .labels(id)
-                    .and_then(|l| l.metric_name())
-                    .map(str::to_owned)
-            })
-            .collect();
-        names.into_iter().collect()
+    /// The store, for the query engine.
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// The series selected by `matchers` with their points in `[start, end]`; staleness markers

@@ -1,4 +1,5 @@
 //! The wire codec in a real browser: the page decodes what the relay encodes, bit for bit.
+#![cfg(target_arch = "wasm32")]
 
 use lookout_tsdb::{Labels, STALE_NAN_BITS};
 use lookout_wire::{Frame, SampleBatch, SeriesDef};

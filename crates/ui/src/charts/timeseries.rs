@@ -7,7 +7,7 @@ use web_sys::HtmlCanvasElement;
 use super::decimate::m4;
 use super::palette::color_for;
 use crate::data::SeriesView;
-use crate::format::{clock, si};
+use crate::format::{Unit, clock, value};
 
 /// Sizes the canvas backing store to its CSS size times the device pixel ratio (sharp on HiDPI)
 /// and draws `series` over `[start, end]`.
@@ -16,6 +16,7 @@ pub fn draw(
     series: &[SeriesView],
     start: i64,
     end: i64,
+    unit: Unit,
     dark: bool,
 ) -> Result<(), String> {
     let dpr = web_sys::window()
@@ -26,10 +27,10 @@ pub fn draw(
         canvas.client_height().max(50) as f64,
     );
     let (w, h) = ((css_w * dpr) as u32, (css_h * dpr) as u32);
-    if canvas.width() != w || canvas.height() != h {
-        canvas.set_width(w);
-        canvas.set_height(h);
-    }
+    // Assigning the size clears the bitmap and resets the context state, even when unchanged:
+    // plotters paints over what is there, so every frame must start from a clean canvas.
+    canvas.set_width(w);
+    canvas.set_height(h);
     let backend =
         CanvasBackend::with_canvas_object(canvas.clone()).ok_or("canvas has no 2d context")?;
     let root = backend.into_drawing_area();
@@ -38,7 +39,6 @@ pub fn draw(
     } else {
         (RGBColor(60, 64, 72), RGBColor(228, 230, 234))
     };
-    root.fill(&TRANSPARENT).map_err(|e| e.to_string())?;
 
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for s in series {
@@ -70,19 +70,19 @@ pub fn draw(
     let mut chart = ChartBuilder::on(&root)
         .margin((6.0 * dpr) as u32)
         .x_label_area_size((18.0 * dpr) as u32)
-        .y_label_area_size((44.0 * dpr) as u32)
+        .y_label_area_size((64.0 * dpr) as u32)
         .build_cartesian_2d(start..end, lo..hi)
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
-        .light_line_style(grid)
+        .light_line_style(TRANSPARENT)
         .bold_line_style(grid)
         .axis_style(grid)
-        .x_labels(6)
+        .x_labels(((css_w / 110.0) as usize).clamp(2, 10))
         .y_labels(5)
         .label_style(("sans-serif", font).into_font().color(&fg))
         .x_label_formatter(&|t| clock(*t, offset))
-        .y_label_formatter(&|v| si(*v))
+        .y_label_formatter(&|v| value(*v, unit))
         .draw()
         .map_err(|e| e.to_string())?;
     let plot_w = chart.plotting_area().dim_in_pixel().0;
@@ -93,9 +93,11 @@ pub fn draw(
             filled: false,
             stroke_width: (1.5 * dpr).round().max(1.0) as u32,
         };
-        // Gaps longer than 2 minutes break the line instead of bridging missing data.
+        // A gap longer than 2 minutes (or 3 steps) breaks the line instead of bridging missing data.
         let pts = m4(&s.points, start, end, plot_w);
-        for run in pts.chunk_by(|a, b| b.0 - a.0 <= 120_000) {
+        let step = pts.windows(2).map(|w| w[1].0 - w[0].0).min().unwrap_or(0);
+        let max_gap = (3 * step).max(120_000);
+        for run in pts.chunk_by(|a, b| b.0 - a.0 <= max_gap) {
             chart
                 .draw_series(LineSeries::new(run.iter().copied(), style))
                 .map_err(|e| e.to_string())?;
