@@ -294,7 +294,7 @@ pub(crate) fn apply_range(
     for s in &arg.series {
         let (mut lo, mut hi) = (0, 0);
         let pts = &s.points;
-        let mut points = Vec::new();
+        let mut points = Vec::with_capacity(ev.n);
         for i in 0..ev.n {
             let ts = ev.ts(i);
             let end = arg.window_end(ts);
@@ -501,7 +501,7 @@ fn extended_apply(
 ) -> Vec<StepSeries> {
     let mut out = Vec::with_capacity(arg.series.len());
     for s in &arg.series {
-        let mut points = Vec::new();
+        let mut points = Vec::with_capacity(ev.n);
         for i in 0..ev.n {
             let end = arg.window_end(ev.ts(i));
             let start = end - arg.range;
@@ -672,7 +672,7 @@ fn counter_rate(ev: &Ev, arg: &RangeArg, is_rate: bool) -> Vec<StepSeries> {
             resets.push(count);
         }
         let (mut lo, mut hi) = (0, 0);
-        let mut points = Vec::new();
+        let mut points = Vec::with_capacity(ev.n);
         for i in 0..ev.n {
             let ts = ev.ts(i);
             let end = arg.window_end(ts);
