@@ -235,6 +235,19 @@ pub(crate) fn lookup(name: &str) -> Option<&'static FnImpl> {
 /// Evaluates a function call.
 pub(crate) fn call(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
     check_range_modifiers(c)?;
+    // The parser checks arity; a tree built by hand is checked here so no index can panic.
+    let need = if c.func.variadic == 0 {
+        c.func.arg_types.len()
+    } else {
+        c.func.arg_types.len().saturating_sub(1)
+    };
+    if c.args.len() < need {
+        return Err(Error::exec(format!(
+            "expected at least {need} argument(s) in call to {:?}, got {}",
+            c.func.name,
+            c.args.len()
+        )));
+    }
     let Some(f) = lookup(c.func.name) else {
         return Err(Error::exec(format!(
             "function {:?} is not implemented",
