@@ -50,6 +50,15 @@ fn a_prometheus_file_parses_with_its_defaults() {
 }
 
 #[test]
+fn an_unset_global_timeout_follows_a_short_interval() {
+    let c = Config::parse("global:\n  scrape_interval: 2s\n").unwrap();
+    assert_eq!(c.global.scrape_timeout, Duration::from_secs(2));
+    let c = Config::parse("global:\n  scrape_interval: 2m\n").unwrap();
+    assert_eq!(c.global.scrape_timeout, Duration::from_secs(10));
+    assert!(Config::parse("global:\n  scrape_interval: 2s\n  scrape_timeout: 3s\n").is_err());
+}
+
+#[test]
 fn errors_name_line_and_field() {
     let text = "scrape_configs:\n  - job_name: a\n    scrape_interval: 5 seconds\n";
     let e = Config::parse(text).unwrap_err();
