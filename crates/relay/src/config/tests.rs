@@ -1,4 +1,5 @@
 //! Config parsing: Prometheus's defaults, errors with line and field, unsupported sections named.
+#![allow(clippy::unwrap_used)]
 
 use super::*;
 
