@@ -18,10 +18,27 @@
 //! assert_eq!(expr.to_string(), "sum by (job) (up) * 2");
 //! ```
 //!
-//! [`promqltest`] runs Prometheus's own test scripts against the engine. Native histograms are
-//! not supported yet: a query that reads them fails with a clear error.
+//! Layout:
+//! - `lexer`, `parser`, [`ast`]: text to tree and back (`Display` prints canonical PromQL).
+//!   Errors are [`ParseErrors`]: every problem found, each with a byte [`Span`] and Prometheus's
+//!   wording. Function signatures live in [`FUNCTIONS`].
+//! - `engine`, `functions`, `aggregate`: evaluation. Every node is evaluated for all steps at
+//!   once; instant vectors are series-major where that is cheaper (selectors, range
+//!   functions, folding aggregations) and step-major for joins. Function implementations sit in
+//!   a table keyed by name, checked against the parser's list by a test.
+//! - [`Queryable`]: the only way the engine reads data (select series, read samples in a range),
+//!   implemented here for `lookout_tsdb::Store`.
+//! - [`promqltest`]: runs Prometheus's own test scripts (text in, outcomes out); the
+//!   `promqltest` binary and the conformance test call it.
 //!
-//! No I/O happens here; the crate builds for `wasm32-unknown-unknown`.
+//! Limits: [`Engine::max_samples`] and a cancellation hook ([`Engine::query`]) stop runaway
+//! queries with a clear error; range queries are capped at 11,000 steps as in Prometheus.
+//! Native histograms are not supported yet: a store that holds them answers
+//! [`ErrorKind::NativeHistogramsUnsupported`]. Start timestamps (Prometheus's `@st` samples)
+//! are not modelled, since the store does not keep them.
+//!
+//! No I/O happens here; the crate builds for `wasm32-unknown-unknown`. The binaries
+//! (`promqltest`, `promql-eval`) and the `bench_promql` example read files and speak JSON.
 
 mod aggregate;
 pub mod ast;
