@@ -7,7 +7,7 @@ use lookout_wire::MatcherSpec;
 use crate::components::theme_toggle::apply_stored_theme;
 use crate::components::time_picker::parse_from;
 use crate::components::{
-    QueryBar, StatusBar, TargetsPanel, ThemeToggle, TimePicker, TimeSeriesPanel,
+    QueryBar, StatPanel, StatusBar, TargetsPanel, ThemeToggle, TimePicker, TimeSeriesPanel,
 };
 use crate::connection::{ConnState, Connection, Handlers, default_relay_url};
 use crate::dashboard::{self, Dashboard, PanelKind};
@@ -157,6 +157,7 @@ pub fn App() -> impl IntoView {
         .cloned()
         .map(|p| match p.kind {
             PanelKind::Targets => view! { <TargetsPanel targets=targets /> }.into_any(),
+            PanelKind::Stat => view! { <StatPanel panel=p data=data version=version range=range min_step=MIN_STEP_MS /> }.into_any(),
             PanelKind::TimeSeries => {
                 view! { <TimeSeriesPanel panel=p data=data version=version range=range min_step=MIN_STEP_MS hover=hover zoom=zoom /> }.into_any()
             }

@@ -11,6 +11,8 @@ pub enum PanelKind {
     TimeSeries,
     /// Every target and whether it is up.
     Targets,
+    /// The newest value, large, over a sparkline.
+    Stat,
 }
 
 /// One panel.
@@ -24,9 +26,49 @@ pub struct Panel {
     /// Grafana's `legendFormat`: `{{label}}` placeholders; empty means all labels.
     pub legend: String,
     pub unit: Unit,
+    /// Grafana's thresholds: from each value upward the colour changes (the first applies below
+    /// every value). Empty means the base colour.
+    pub thresholds: Vec<(f64, (u8, u8, u8))>,
+}
+
+/// Grafana's threshold colours.
+pub const GREEN: (u8, u8, u8) = (115, 191, 105);
+pub const ORANGE: (u8, u8, u8) = (255, 152, 48);
+pub const RED: (u8, u8, u8) = (242, 73, 92);
+pub const BLUE: (u8, u8, u8) = (87, 148, 242);
+
+/// The colour thresholds give `v`: the last threshold at or below it, else the base colour.
+pub fn threshold_color(thresholds: &[(f64, (u8, u8, u8))], v: Option<f64>) -> (u8, u8, u8) {
+    let base = thresholds.first().map_or(BLUE, |t| t.1);
+    let Some(v) = v.filter(|v| !v.is_nan()) else {
+        return base;
+    };
+    thresholds
+        .iter()
+        .filter(|(at, _)| v >= *at)
+        .last()
+        .map_or(base, |t| t.1)
 }
 
 impl Panel {
+    fn stat(
+        id: &str,
+        title: &str,
+        expr: &str,
+        unit: Unit,
+        thresholds: Vec<(f64, (u8, u8, u8))>,
+    ) -> Panel {
+        Panel {
+            id: id.into(),
+            title: title.into(),
+            kind: PanelKind::Stat,
+            expr: expr.into(),
+            legend: String::new(),
+            unit,
+            thresholds,
+        }
+    }
+
     fn timeseries(id: &str, title: &str, expr: &str, legend: &str, unit: Unit) -> Panel {
         Panel {
             id: id.into(),
@@ -35,6 +77,7 @@ impl Panel {
             expr: expr.into(),
             legend: legend.into(),
             unit,
+            thresholds: Vec::new(),
         }
     }
 }
@@ -54,6 +97,7 @@ fn targets_panel() -> Panel {
         expr: "up".into(),
         legend: String::new(),
         unit: Unit::Short,
+        thresholds: Vec::new(),
     }
 }
 
@@ -66,6 +110,34 @@ pub fn services_overview() -> Dashboard {
     Dashboard {
         title: "Services overview".into(),
         panels: vec![
+            Panel::stat(
+                "stat-rps",
+                "Requests",
+                "sum(rate(http_requests_total[1m]))",
+                RequestsPerSecond,
+                vec![(0.0, BLUE)],
+            ),
+            Panel::stat(
+                "stat-errors",
+                "Errors (5xx)",
+                "sum(rate(http_requests_total{code=~\"5..\"}[1m])) / sum(rate(http_requests_total[1m]))",
+                PercentUnit,
+                vec![(0.0, GREEN), (0.01, ORANGE), (0.05, RED)],
+            ),
+            Panel::stat(
+                "stat-p95",
+                "Latency p95 (all)",
+                "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[1m])))",
+                Seconds,
+                vec![(0.0, GREEN), (0.25, ORANGE), (1.0, RED)],
+            ),
+            Panel::stat(
+                "stat-up",
+                "Targets up",
+                "count(up == 1) / count(up)",
+                PercentUnit,
+                vec![(0.0, RED), (0.99, ORANGE), (1.0, GREEN)],
+            ),
             targets_panel(),
             p(
                 "rps",
@@ -185,6 +257,16 @@ mod tests {
         assert_eq!(legend_text("", &l), "x{code=\"500\", job=\"api\"}");
         assert_eq!(legend_text("{{job", &l), "{{job");
         assert_eq!(legend_text("", &Labels::new([("job", "a")])), "{job=\"a\"}");
+    }
+
+    #[wasm_bindgen_test]
+    fn thresholds_pick_the_last_step_reached() {
+        let t = [(0.0, GREEN), (0.01, ORANGE), (0.05, RED)];
+        assert_eq!(threshold_color(&t, Some(0.001)), GREEN);
+        assert_eq!(threshold_color(&t, Some(0.01)), ORANGE);
+        assert_eq!(threshold_color(&t, Some(0.5)), RED);
+        assert_eq!(threshold_color(&t, None), GREEN);
+        assert_eq!(threshold_color(&[], Some(1.0)), BLUE);
     }
 
     #[wasm_bindgen_test]

@@ -121,11 +121,9 @@ mod tests {
         let subs = q.subscriptions();
         assert_eq!(subs.len(), 2, "{subs:?}");
         assert!(subs[0].contains(&MatcherSpec::new("a", MatchOp::Equal, "1")));
-        assert!(
-            PanelQuery::parse("sum(")
-                .unwrap_err()
-                .contains("unexpected")
-        );
+        // Prometheus's own words for it.
+        let err = PanelQuery::parse("sum(").unwrap_err();
+        assert!(err.contains("unclosed left parenthesis"), "{err}");
     }
 
     #[wasm_bindgen_test]

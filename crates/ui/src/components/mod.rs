@@ -2,6 +2,7 @@
 
 pub mod panel;
 pub mod query_bar;
+pub mod stat;
 pub mod status;
 pub mod targets;
 pub mod theme_toggle;
@@ -9,6 +10,7 @@ pub mod time_picker;
 
 pub use panel::TimeSeriesPanel;
 pub use query_bar::QueryBar;
+pub use stat::StatPanel;
 pub use status::StatusBar;
 pub use targets::TargetsPanel;
 pub use theme_toggle::ThemeToggle;
