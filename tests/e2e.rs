@@ -116,6 +116,20 @@ async fn the_page_shows_a_changed_counter_and_a_stopped_target_as_down() -> anyh
         assert!(message.contains("unexpected end of input"), "{underlined}");
         browser.screenshot(&screenshot_path("query-error")).await?;
 
+        // `?` opens the keyboard help; Esc closes it.
+        browser
+            .eval("window.dispatchEvent(new KeyboardEvent('keydown', { key: '?' })); return true;")
+            .await?;
+        browser
+            .wait_for(Duration::from_secs(5), "the shortcut help", "return document.querySelector('.help-overlay') !== null;")
+            .await?;
+        browser
+            .eval("window.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' })); return true;")
+            .await?;
+        browser
+            .wait_for(Duration::from_secs(5), "the help to close", "return document.querySelector('.help-overlay') === null;")
+            .await?;
+
         let instance = target.addr.to_string();
         let health = format!(r#"const t = document.querySelector('[data-instance="{instance}"]'); return t ? t.dataset.health : null;"#);
         assert_eq!(browser.eval(&health).await?, "up");
