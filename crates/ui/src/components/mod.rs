@@ -5,6 +5,7 @@ pub mod query_bar;
 pub mod shortcuts;
 pub mod stat;
 pub mod status;
+pub mod table_view;
 pub mod targets;
 pub mod theme_toggle;
 pub mod time_picker;
