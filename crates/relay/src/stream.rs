@@ -180,20 +180,14 @@ impl Outbox {
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
     }
 
-    /// Queues a live frame without waiting; a page that is this far behind is closed.
+    /// Whether the page has this much unread: live batches then wait in the replay buffer.
+    fn full(&self) -> bool {
+        self.queued.load(Ordering::Relaxed) >= self.limit
+    }
+
+    /// Queues a frame without waiting (callers check [`Outbox::full`] first).
     fn push(&self, frame: &Frame) -> Result<(), Close> {
         let bytes = frame.encode();
-        let queued = self.queued.load(Ordering::Relaxed);
-        if queued + bytes.len() > self.limit {
-            self.hub
-                .metrics
-                .lagged_total
-                .fetch_add(1, Ordering::Relaxed);
-            return Err(Close::new(
-                code::TRY_AGAIN_LATER,
-                format!("page is not reading: {queued} bytes queued; reconnect to resume"),
-            ));
-        }
         self.account(&bytes);
         self.queued.fetch_add(bytes.len(), Ordering::Relaxed);
         self.tx
@@ -265,15 +259,16 @@ pub(crate) async fn serve(socket: WebSocket, hub: Arc<Hub>) {
                     }
                     msg = rx.recv() => {
                         let Some(msg) = msg else { break };
-                        let len = match &msg {
-                            Message::Binary(b) => b.len(),
-                            _ => 0,
-                        };
-                        match tokio::time::timeout(send_timeout, sink.send(msg)).await {
-                            Ok(Ok(())) => {
-                                queued.fetch_sub(len, Ordering::Relaxed);
-                            }
-                            _ => break,
+                        // The frame being written no longer counts as queued: a large history
+                        // frame on its way does not make the page look slow.
+                        if let Message::Binary(b) = &msg {
+                            queued.fetch_sub(b.len(), Ordering::Relaxed);
+                        }
+                        if !matches!(
+                            tokio::time::timeout(send_timeout, sink.send(msg)).await,
+                            Ok(Ok(()))
+                        ) {
+                            break;
                         }
                     }
                 }
@@ -401,7 +396,29 @@ async fn run(
     let mut ping = tokio::time::interval(settings.ping_interval);
     ping.tick().await;
     let mut last_heard = Instant::now();
+    // Since when the page has had more unread than its budget (live batches then wait in the
+    // replay buffer and are sent as it reads).
+    let mut behind: Option<Instant> = None;
     loop {
+        if let Some(since) = behind {
+            if !out.full() {
+                match catch_up(hub, out, &mut subs) {
+                    Ok(true) => behind = None,
+                    Ok(false) => {}
+                    Err(c) => return c,
+                }
+            }
+            if behind.is_some() && since.elapsed() > settings.send_timeout {
+                hub.metrics.lagged_total.fetch_add(1, Ordering::Relaxed);
+                return Close::new(
+                    code::TRY_AGAIN_LATER,
+                    format!(
+                        "page did not read for {:?}; reconnect to resume",
+                        settings.send_timeout
+                    ),
+                );
+            }
+        }
         let v = hub.targets_version.load(Ordering::Relaxed);
         if v != targets_seen {
             targets_seen = v;
@@ -414,7 +431,7 @@ async fn run(
                 last_heard = Instant::now();
                 let result = match frame {
                     Ok(Frame::Subscribe { sub, matchers, start, resume }) => {
-                        subscribe(hub, out, &mut subs, sub, &matchers, start, resume).await
+                        subscribe(hub, out, &mut subs, sub, &matchers, start, resume, &mut behind).await
                     }
                     Ok(Frame::Unsubscribe { sub }) => {
                         subs.remove(&sub);
@@ -432,25 +449,29 @@ async fn run(
             }
             batch = live.recv() => match batch {
                 Ok(batch) => {
-                    for (sub, s) in subs.iter_mut() {
-                        if let Err(c) = live_frames(hub, out, *sub, s, &batch, false) {
-                            return c;
+                    if behind.is_none() {
+                        for (sub, s) in subs.iter_mut() {
+                            match live_frames(hub, out, *sub, s, &batch) {
+                                Ok(Fed::Done) => {}
+                                Ok(Fed::Behind) => {
+                                    behind = Some(Instant::now());
+                                    break;
+                                }
+                                Err(c) => return c,
+                            }
                         }
                     }
                     if let Err(c) = check_series_limit(&subs, settings.max_series_per_connection) {
                         return c;
                     }
                 }
-                Err(RecvError::Lagged(n)) => {
-                    // The relay itself could not keep up; the page resumes from the replay buffer.
-                    hub.metrics.lagged_total.fetch_add(1, Ordering::Relaxed);
-                    return Close::new(
-                        code::TRY_AGAIN_LATER,
-                        format!("connection fell {n} batches behind the live feed; reconnect to resume"),
-                    );
+                Err(RecvError::Lagged(_)) => {
+                    // This task fell behind the feed itself: catch up from the replay buffer.
+                    behind.get_or_insert_with(Instant::now);
                 }
                 Err(RecvError::Closed) => return Close::new(code::GOING_AWAY, "relay shutting down"),
             },
+            _ = tokio::time::sleep(Duration::from_millis(20)), if behind.is_some() => {}
             _ = ping.tick() => {
                 if last_heard.elapsed() > settings.idle_timeout {
                     return Close::new(code::POLICY, format!("no message or pong for {:?}", settings.idle_timeout));
@@ -557,6 +578,7 @@ async fn subscribe(
     matchers: &[lookout_wire::MatcherSpec],
     start: i64,
     resume: Option<Resume>,
+    behind: &mut Option<Instant>,
 ) -> Result<(), Close> {
     if !subs.contains_key(&sub) && subs.len() >= hub.stream.max_subscriptions {
         return Err(Close::refused(
@@ -606,11 +628,15 @@ async fn subscribe(
         None => None,
     };
     match replay {
-        Some((from, batches, upto)) => {
+        Some((from, batches, _)) => {
             s.last_sent = from;
-            s.covered = upto;
+            s.covered = from;
             for b in &batches {
-                live_frames(hub, out, sub, &mut s, b, true)?;
+                if live_frames(hub, out, sub, &mut s, b)? == Fed::Behind {
+                    // The rest follows as the page reads (the main loop catches up).
+                    behind.get_or_insert_with(Instant::now);
+                    break;
+                }
             }
         }
         None => {
@@ -668,24 +694,35 @@ fn history(hub: &Hub, sub: u32, s: &mut Subscription, start: i64) -> Vec<Frame> 
     frames
 }
 
+/// Whether a batch went out or must wait for the page to read.
+#[derive(Debug, PartialEq, Eq)]
+enum Fed {
+    Done,
+    Behind,
+}
+
 /// Queues the part of a feed batch a subscription selects, with definitions of series new to it.
+/// A batch is queued whole or not at all, so the subscription's block coder stays in step.
 fn live_frames(
     hub: &Hub,
     out: &Outbox,
     sub: u32,
     s: &mut Subscription,
     batch: &ScrapeBatch,
-    replaying: bool,
-) -> Result<(), Close> {
-    // Batches the history or the replay already covered come again from the feed: skip them.
-    if !replaying && batch.seq <= s.covered {
-        return Ok(());
+) -> Result<Fed, Close> {
+    // Batches the history or a replay already covered come again from the feed: skip them.
+    if batch.seq <= s.covered {
+        return Ok(Fed::Done);
+    }
+    if out.full() {
+        return Ok(Fed::Behind);
     }
     let mut defs = Vec::new();
+    let mut new_ids = HashSet::new();
     let mut samples = SampleBatch::default();
     let mut store = None;
     for &(id, t, v) in &batch.samples {
-        if !s.sent.contains(&id) {
+        if !s.sent.contains(&id) && !new_ids.contains(&id) {
             if s.rejected.contains(&id) {
                 continue;
             }
@@ -705,13 +742,14 @@ fn live_frames(
                 series: id.0,
                 labels: labels.clone(),
             });
-            s.sent.insert(id);
+            new_ids.insert(id);
         }
         samples.push(id.0, t, v);
     }
     drop(store);
     if !defs.is_empty() {
         out.push(&Frame::Series { sub, defs })?;
+        s.sent.extend(new_ids);
     }
     if !samples.is_empty() {
         out.push(&Frame::Samples {
@@ -722,5 +760,35 @@ fn live_frames(
         })?;
         s.last_sent = batch.seq;
     }
-    Ok(())
+    s.covered = batch.seq;
+    Ok(Fed::Done)
+}
+
+/// Sends what a page that fell behind missed, from the replay buffer (or history when the gap
+/// left it). Returns whether every subscription is up to date.
+fn catch_up(hub: &Hub, out: &Outbox, subs: &mut HashMap<u32, Subscription>) -> Result<bool, Close> {
+    for (&sub, s) in subs.iter_mut() {
+        match hub.replay_after(s.covered) {
+            Replay::Batches(batches, _) => {
+                for b in &batches {
+                    if live_frames(hub, out, sub, s, b)? == Fed::Behind {
+                        return Ok(false);
+                    }
+                }
+            }
+            Replay::TooOld => {
+                out.push(&Frame::Resync {
+                    sub,
+                    reason: "the page fell behind by more than the relay's replay buffer".into(),
+                })?;
+                s.sent.clear();
+                s.encoder = BlockEncoder::default();
+                let start = now_ms() - hub.retention.as_millis() as i64;
+                for frame in history(hub, sub, s, start) {
+                    out.push(&frame)?;
+                }
+            }
+        }
+    }
+    Ok(true)
 }
