@@ -508,6 +508,7 @@ fn main() {
     }
 
     let engine = Engine::default();
+    let mut table: Vec<(String, f64, Option<f64>, Option<bool>)> = Vec::new();
     // Queries start an hour in, so range functions see full windows, and at half past the
     // minute, so a subquery's (whole-minute) inner steps never sit on its range's edge either.
     let (q_start, q_end) = (start_s - 1 + 3600 + 30, (end_s - 1) / 60 * 60 - 30);
@@ -572,6 +573,7 @@ fn main() {
             }
         }
         let ratio = baseline.map(|b| b / ours_ms);
+        table.push((class.to_string(), ours_ms, baseline, agree));
         line(
             &format!("promql/{class}/native"),
             ours_ms,
@@ -593,4 +595,23 @@ fn main() {
     }
     drop(prom);
     let _ = std::fs::remove_dir_all(&dir);
+    // A table for people (stdout stays one JSON object per line for tools).
+    eprintln!(
+        "{:<20} {:>12} {:>14} {:>9} {:>7}",
+        "class", "lookout ms", "prometheus ms", "speed-up", "same"
+    );
+    for (class, ours, base, agree) in table {
+        let base_s = base
+            .map(|b| format!("{b:.2}"))
+            .unwrap_or_else(|| "-".into());
+        let ratio_s = base
+            .map(|b| format!("{:.2}x", b / ours))
+            .unwrap_or_else(|| "-".into());
+        let same_s = match agree {
+            Some(true) => "yes",
+            Some(false) => "NO",
+            None => "-",
+        };
+        eprintln!("{class:<20} {ours:>12.2} {base_s:>14} {ratio_s:>9} {same_s:>7}");
+    }
 }

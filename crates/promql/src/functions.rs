@@ -235,6 +235,19 @@ pub(crate) fn lookup(name: &str) -> Option<&'static FnImpl> {
 /// Evaluates a function call.
 pub(crate) fn call(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
     check_range_modifiers(c)?;
+    // The parser checks arity; a tree built by hand is checked here so no index can panic.
+    let need = if c.func.variadic == 0 {
+        c.func.arg_types.len()
+    } else {
+        c.func.arg_types.len().saturating_sub(1)
+    };
+    if c.args.len() < need {
+        return Err(Error::exec(format!(
+            "expected at least {need} argument(s) in call to {:?}, got {}",
+            c.func.name,
+            c.args.len()
+        )));
+    }
     let Some(f) = lookup(c.func.name) else {
         return Err(Error::exec(format!(
             "function {:?} is not implemented",
@@ -294,7 +307,7 @@ pub(crate) fn apply_range(
     for s in &arg.series {
         let (mut lo, mut hi) = (0, 0);
         let pts = &s.points;
-        let mut points = Vec::new();
+        let mut points = Vec::with_capacity(ev.n);
         for i in 0..ev.n {
             let ts = ev.ts(i);
             let end = arg.window_end(ts);
@@ -501,7 +514,7 @@ fn extended_apply(
 ) -> Vec<StepSeries> {
     let mut out = Vec::with_capacity(arg.series.len());
     for s in &arg.series {
-        let mut points = Vec::new();
+        let mut points = Vec::with_capacity(ev.n);
         for i in 0..ev.n {
             let end = arg.window_end(ev.ts(i));
             let start = end - arg.range;
@@ -672,7 +685,7 @@ fn counter_rate(ev: &Ev, arg: &RangeArg, is_rate: bool) -> Vec<StepSeries> {
             resets.push(count);
         }
         let (mut lo, mut hi) = (0, 0);
-        let mut points = Vec::new();
+        let mut points = Vec::with_capacity(ev.n);
         for i in 0..ev.n {
             let ts = ev.ts(i);
             let end = arg.window_end(ts);

@@ -19,6 +19,9 @@ pub fn parse(input: &str) -> Result<Expr, ParseErrors> {
         ParseErrors(es)
     };
     let toks = lex(input).map_err(|e| located(vec![e]))?;
+    if let Some(e) = check_balance(&toks) {
+        return Err(located(vec![e]));
+    }
     let mut p = Parser {
         toks,
         pos: 0,
@@ -38,6 +41,42 @@ pub fn parse(input: &str) -> Result<Expr, ParseErrors> {
 }
 
 type PResult<T> = Result<T, ParseError>;
+
+/// Prometheus's lexer reports unbalanced brackets before any grammar error, in these words.
+fn check_balance(toks: &[Token]) -> Option<ParseError> {
+    let mut stack: Vec<&Token> = Vec::new();
+    for t in toks {
+        let (open, close, name) = match t.tok {
+            Tok::LParen | Tok::LBrace | Tok::LBracket => {
+                stack.push(t);
+                continue;
+            }
+            Tok::RParen => (Tok::LParen, ")", "parenthesis"),
+            Tok::RBrace => (Tok::LBrace, "}", "brace"),
+            Tok::RBracket => (Tok::LBracket, "]", "bracket"),
+            Tok::Eof => {
+                let open = stack.last()?;
+                let msg = match open.tok {
+                    Tok::LParen => "unclosed left parenthesis",
+                    Tok::LBrace => "unexpected end of input inside braces",
+                    _ => "unexpected end of input inside brackets",
+                };
+                return Some(ParseError::new(Span::new(open.span.start, t.span.end), msg));
+            }
+            _ => continue,
+        };
+        match stack.pop() {
+            Some(o) if o.tok == open => {}
+            _ => {
+                return Some(ParseError::new(
+                    t.span,
+                    format!("unexpected right {name} {close:?}"),
+                ));
+            }
+        }
+    }
+    None
+}
 
 /// Deep nesting is refused instead of overflowing the stack (wasm stacks are small).
 const MAX_DEPTH: usize = 200;

@@ -112,10 +112,13 @@ const ERRORS: &[(&str, (usize, usize), &str)] = &[
         (0, 6),
         "vector selector must contain at least one non-empty matcher",
     ),
+    ("foo{", (3, 4), "unexpected end of input inside braces"),
+    ("sum(rate(x[5m])", (3, 15), "unclosed left parenthesis"),
+    ("x)", (1, 2), "unexpected right parenthesis \")\""),
     (
-        "foo{",
-        (4, 4),
-        "unexpected end of input in label matching, expected label",
+        "foo{a=\"b\"",
+        (3, 9),
+        "unexpected end of input inside braces",
     ),
     (
         "unknown_fn(x)",
@@ -159,7 +162,7 @@ fn errors_carry_ranges_and_prometheus_wording() {
     let e = parse("foo{").unwrap_err();
     assert_eq!(
         e.to_string(),
-        "1:5: parse error: unexpected end of input in label matching, expected label"
+        "1:4: parse error: unexpected end of input inside braces"
     );
 }
 

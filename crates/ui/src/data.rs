@@ -1,7 +1,7 @@
 //! The page's data: a `lookout-tsdb` store fed with the relay's frames, and the questions panels
 //! ask of it.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use lookout_tsdb::{Labels, MatchOp, Matcher, SeriesId, Store, is_stale_nan};
 use lookout_wire::Event;
@@ -17,6 +17,17 @@ impl SeriesView {
     /// The newest value, unless the series went stale.
     pub fn last(&self) -> Option<f64> {
         self.points.last().map(|p| p.1)
+    }
+
+    /// The point nearest to `t` within `max_distance` ms, for tooltips.
+    pub fn nearest(&self, t: i64, max_distance: i64) -> Option<(i64, f64)> {
+        let i = self.points.partition_point(|p| p.0 < t);
+        [i.checked_sub(1), Some(i)]
+            .into_iter()
+            .flatten()
+            .filter_map(|i| self.points.get(i).copied())
+            .filter(|p| (p.0 - t).abs() <= max_distance)
+            .min_by_key(|p| (p.0 - t).abs())
     }
 }
 
@@ -78,23 +89,9 @@ impl PageData {
         }
     }
 
-    /// Metric names present, sorted.
-    pub fn metric_names(&self) -> Vec<String> {
-        let Ok(all) = Matcher::new(MatchOp::RegexMatch, "__name__", ".+") else {
-            return Vec::new();
-        };
-        let names: BTreeSet<String> = self
-            .store
-            .select(&[all])
-            .into_iter()
-            .filter_map(|id| {
-                self.store
-                    .labels(id)
-                    .and_then(|l| l.metric_name())
-                    .map(str::to_owned)
-            })
-            .collect();
-        names.into_iter().collect()
+    /// The store, for the query engine.
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// The series selected by `matchers` with their points in `[start, end]`; staleness markers
@@ -152,6 +149,17 @@ mod tests {
 
     fn up(instance: &str) -> Labels {
         Labels::new([("__name__", "up"), ("job", "api"), ("instance", instance)])
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn nearest_point_for_tooltips() {
+        let s = SeriesView {
+            labels: Labels::default(),
+            points: vec![(0, 1.0), (10, 2.0), (30, 3.0)],
+        };
+        assert_eq!(s.nearest(12, 5), Some((10, 2.0)));
+        assert_eq!(s.nearest(21, 10), Some((30, 3.0)));
+        assert_eq!(s.nearest(100, 10), None);
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test]

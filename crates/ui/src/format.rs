@@ -37,6 +37,80 @@ pub fn si(v: f64) -> String {
     format!("{s}{suffix}")
 }
 
+/// What a panel's values measure, as Grafana's unit ids name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Plain numbers with SI prefixes.
+    Short,
+    /// Seconds, shown as µs/ms/s/min/h.
+    Seconds,
+    /// Bytes with IEC prefixes (KiB, MiB, ...).
+    Bytes,
+    /// A ratio 0..1 shown as a percentage.
+    PercentUnit,
+    RequestsPerSecond,
+    /// CPU seconds per second.
+    Cores,
+}
+
+/// A value in its unit, short enough for an axis or a legend.
+pub fn value(v: f64, unit: Unit) -> String {
+    if !v.is_finite() {
+        return si(v);
+    }
+    match unit {
+        Unit::Short => si(v),
+        Unit::RequestsPerSecond => format!("{} req/s", si(v)),
+        Unit::Cores => format!("{} cores", si(v)),
+        Unit::PercentUnit => {
+            let p = v * 100.0;
+            let digits = if p.abs() >= 10.0 {
+                1
+            } else if p.abs() >= 1.0 {
+                2
+            } else {
+                3
+            };
+            format!("{}%", trim(format!("{p:.digits$}")))
+        }
+        Unit::Bytes => {
+            let a = v.abs();
+            let (div, suffix) = match a {
+                a if a >= (1u64 << 40) as f64 => ((1u64 << 40) as f64, "TiB"),
+                a if a >= (1u64 << 30) as f64 => ((1u64 << 30) as f64, "GiB"),
+                a if a >= (1u64 << 20) as f64 => ((1u64 << 20) as f64, "MiB"),
+                a if a >= 1024.0 => (1024.0, "KiB"),
+                _ => (1.0, "B"),
+            };
+            format!("{} {suffix}", trim(format!("{:.2}", v / div)))
+        }
+        Unit::Seconds => {
+            let a = v.abs();
+            if a == 0.0 {
+                "0 s".into()
+            } else if a < 1e-3 {
+                format!("{} µs", trim(format!("{:.1}", v * 1e6)))
+            } else if a < 1.0 {
+                format!("{} ms", trim(format!("{:.1}", v * 1e3)))
+            } else if a < 60.0 {
+                format!("{} s", trim(format!("{v:.2}")))
+            } else if a < 3600.0 {
+                format!("{} min", trim(format!("{:.1}", v / 60.0)))
+            } else {
+                format!("{} h", trim(format!("{:.1}", v / 3600.0)))
+            }
+        }
+    }
+}
+
+fn trim(s: String) -> String {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        s
+    }
+}
+
 /// `HH:MM:SS` of a timestamp (ms), in UTC shifted by `offset_minutes` (the page's local offset).
 pub fn clock(t_ms: i64, offset_minutes: i64) -> String {
     let secs = (t_ms / 1000 + offset_minutes * 60).rem_euclid(86_400);
@@ -55,6 +129,17 @@ mod tests {
         assert_eq!(si(0.01234), "0.012");
         assert_eq!(si(42.0), "42");
         assert_eq!(si(f64::NAN), "NaN");
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn units_scale() {
+        assert_eq!(value(0.0123, Unit::Seconds), "12.3 ms");
+        assert_eq!(value(0.0000042, Unit::Seconds), "4.2 µs");
+        assert_eq!(value(90.0, Unit::Seconds), "1.5 min");
+        assert_eq!(value(268_435_456.0, Unit::Bytes), "256 MiB");
+        assert_eq!(value(0.0525, Unit::PercentUnit), "5.25%");
+        assert_eq!(value(1500.0, Unit::RequestsPerSecond), "1.5k req/s");
+        assert_eq!(value(f64::NAN, Unit::Bytes), "NaN");
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test]

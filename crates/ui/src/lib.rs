@@ -8,8 +8,10 @@ pub mod app;
 pub mod charts;
 pub mod components;
 pub mod connection;
+pub mod dashboard;
 pub mod data;
 pub mod format;
+pub mod query;
 
 /// Mounts the app on the page's body.
 pub fn start() {

@@ -83,10 +83,14 @@ pub fn result(out: &mut String, v: &Value) {
     string(out, v.type_name());
     out.push_str(",\"result\":");
     match v {
-        Value::Scalar { t, v } => point(out, *t, *v),
+        // Scalars and strings marshal their time as a plain JSON float, unlike samples.
+        Value::Scalar { t, v } => {
+            let _ = write!(out, "[{},", *t as f64 / 1000.0);
+            value(out, *v);
+            out.push(']');
+        }
         Value::String { t, v } => {
-            out.push('[');
-            timestamp(out, *t);
+            let _ = write!(out, "[{}", *t as f64 / 1000.0);
             out.push(',');
             string(out, v);
             out.push(']');
@@ -198,6 +202,9 @@ mod tests {
         value(&mut s, f64::NEG_INFINITY);
         s.push(' ');
         string(&mut s, "a<b>&\"\n");
-        assert_eq!(s, r#"1700000000.120 5 "0.0000001" "-Inf" "a\u003cb\u003e\u0026\"\n""#);
+        assert_eq!(
+            s,
+            r#"1700000000.120 5 "0.0000001" "-Inf" "a\u003cb\u003e\u0026\"\n""#
+        );
     }
 }
