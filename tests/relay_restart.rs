@@ -161,3 +161,52 @@ async fn a_relay_killed_mid_stream_and_restarted_leaves_the_page_whole() -> anyh
     relay.kill().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn lookout_tail_prints_each_sample_as_a_line() -> anyhow::Result<()> {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let bin = lookout_binary()?;
+    let target = CountingTarget::start().await?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut relay = spawn_relay(&bin, port, &target.url())?;
+    let mut tail = Command::new(&bin)
+        .args([
+            "tail",
+            "--relay",
+            &format!("127.0.0.1:{port}"),
+            r#"e2e_scrapes_total{job="count"}"#,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let stdout = tail
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    let mut lines = BufReader::new(stdout).lines();
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+            .await??
+            .ok_or_else(|| anyhow::anyhow!("tail ended"))?;
+        seen.push(line);
+    }
+    let mut last = 0.0;
+    for line in &seen {
+        // labels timestamp value
+        let parts: Vec<&str> = line.rsplitn(3, ' ').collect();
+        anyhow::ensure!(parts.len() == 3, "not `labels timestamp value`: {line}");
+        assert!(parts[2].starts_with("e2e_scrapes_total{"), "{line}");
+        assert!(parts[2].contains(r#"job="count""#), "{line}");
+        parts[1].parse::<i64>()?;
+        let v: f64 = parts[0].parse()?;
+        assert!(v > last, "values grow scrape by scrape: {seen:?}");
+        last = v;
+    }
+    tail.kill().await?;
+    relay.kill().await?;
+    Ok(())
+}

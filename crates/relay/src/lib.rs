@@ -20,6 +20,7 @@ mod hub;
 pub mod relabel;
 pub mod scrape;
 pub mod stream;
+pub mod tail;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
