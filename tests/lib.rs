@@ -1,6 +1,7 @@
 //! Shared helpers of the cross-crate and end-to-end tests: a scrape target the test controls,
 //! a relay started in process, and a small WebDriver client for headless Chromium.
 
+pub mod client;
 pub mod target;
 pub mod webdriver;
 

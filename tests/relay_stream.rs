@@ -1,39 +1,64 @@
-//! The relay end to end without a browser: a real target scraped over HTTP, samples streamed
-//! over a real WebSocket in `lookout-wire` frames.
+//! The relay end to end without a browser: real targets scraped over HTTP, samples streamed over
+//! real WebSockets in `lookout-wire` frames, read by a client that drives the same
+//! `lookout_wire::Session` as the page.
 
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use lookout_relay::stream::StreamSettings;
 use lookout_relay::{Relay, RelayConfig, ScrapeTarget};
+use lookout_tests::client::{Client, CountingTarget, Ended, WideTarget, open, open_small_buffer};
 use lookout_tests::eventually;
 use lookout_tests::target::TestTarget;
-use lookout_tsdb::MatchOp;
+use lookout_tsdb::{MatchOp, Matcher};
 use lookout_wire::{Frame, MatcherSpec, PROTOCOL_VERSION};
 use tokio_tungstenite::tungstenite::Message;
 
-async fn relay_for(target: &TestTarget) -> anyhow::Result<Relay> {
+async fn relay_with(
+    targets: Vec<ScrapeTarget>,
+    interval_ms: u64,
+    stream: StreamSettings,
+) -> anyhow::Result<Relay> {
     Relay::start(RelayConfig {
         listen: "127.0.0.1:0".parse()?,
-        targets: vec![ScrapeTarget::new("e2e", target.url())],
-        scrape_interval: Duration::from_millis(200),
-        scrape_timeout: Duration::from_millis(200),
+        targets,
+        scrape_interval: Duration::from_millis(interval_ms),
+        scrape_timeout: Duration::from_millis(interval_ms),
+        stream,
         ..RelayConfig::default()
     })
     .await
 }
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+async fn relay_for(target: &TestTarget) -> anyhow::Result<Relay> {
+    relay_with(
+        vec![ScrapeTarget::new("e2e", target.url())],
+        200,
+        StreamSettings::default(),
+    )
+    .await
+}
 
-async fn next_frame(ws: &mut Socket) -> anyhow::Result<Frame> {
-    loop {
-        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("socket closed"))??;
-        if let Message::Binary(b) = msg {
-            return Ok(Frame::decode(&b)?);
-        }
-    }
+fn url(relay: &Relay) -> String {
+    format!("ws://{}/api/v1/stream", relay.local_addr())
+}
+
+fn name_is(name: &str) -> Vec<MatcherSpec> {
+    vec![MatcherSpec::new("__name__", MatchOp::Equal, name)]
+}
+
+/// The relay's window for the one series named `name`: timestamp -> value bits.
+fn window(relay: &Relay, name: &str) -> std::collections::BTreeMap<i64, u64> {
+    let store = relay.hub().store();
+    let Ok(m) = Matcher::new(MatchOp::Equal, "__name__", name) else {
+        return Default::default();
+    };
+    store
+        .select(&[m])
+        .into_iter()
+        .flat_map(|id| store.samples(id, i64::MIN, i64::MAX).collect::<Vec<_>>())
+        .map(|(t, v)| (t, v.to_bits()))
+        .collect()
 }
 
 #[tokio::test]
@@ -43,80 +68,40 @@ async fn a_subscriber_gets_history_then_live_changes() -> anyhow::Result<()> {
     // Let a few scrapes land so there is history.
     tokio::time::sleep(Duration::from_millis(700)).await;
 
-    let (mut ws, _) =
-        tokio_tungstenite::connect_async(format!("ws://{}/api/v1/stream", relay.local_addr()))
-            .await?;
-    ws.send(Message::Binary(
-        Frame::Hello {
-            version: PROTOCOL_VERSION,
-            token: None,
-        }
-        .encode()
-        .into(),
-    ))
+    let mut c = Client::new(None);
+    c.subscribe(name_is("e2e_counter_total"), 0);
+    c.connect(&url(&relay)).await?;
+    c.run_until(Duration::from_secs(10), |c| {
+        c.series("e2e_counter_total").len() >= 2
+    })
     .await?;
-    assert!(matches!(next_frame(&mut ws).await?, Frame::Welcome { .. }));
-    let matchers = vec![MatcherSpec::new(
-        "__name__",
-        MatchOp::Equal,
-        "e2e_counter_total",
-    )];
-    ws.send(Message::Binary(
-        Frame::Subscribe {
-            sub: 1,
-            matchers,
-            start: 0,
-        }
-        .encode()
-        .into(),
-    ))
-    .await?;
-
-    let Frame::Series { sub: 1, defs } = next_frame(&mut ws).await? else {
-        anyhow::bail!("expected series first")
-    };
-    assert_eq!(defs.len(), 1, "only the selected series is sent: {defs:?}");
-    assert_eq!(defs[0].labels.get("job"), Some("e2e"));
-    assert_eq!(
-        defs[0].labels.get("instance"),
-        Some(target.addr.to_string().as_str())
-    );
-    let Frame::Samples { seq: 1, batch, .. } = next_frame(&mut ws).await? else {
-        anyhow::bail!("expected history")
-    };
+    assert_eq!(c.samples.len(), 1, "only the selected series is sent");
+    let name = c.samples.keys().next().cloned().unwrap_or_default();
+    assert!(name.contains("job=\"e2e\""), "{name}");
+    assert!(name.contains(&target.addr.to_string()), "{name}");
     assert!(
-        batch.len() >= 2,
-        "history holds the scrapes so far: {batch:?}"
+        c.series("e2e_counter_total")
+            .values()
+            .all(|v| f64::from_bits(*v) == 5.0)
     );
-    assert!(batch.values.iter().all(|v| *v == 5.0));
 
     target.set(9.0);
-    let mut last_seq = 1;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let seen = loop {
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "the new value never streamed"
-        );
-        if let Frame::Samples { seq, batch, .. } = next_frame(&mut ws).await? {
-            assert_eq!(seq, last_seq + 1, "batches are numbered without gaps");
-            last_seq = seq;
-            if batch.values.contains(&9.0) {
-                break Ok(());
-            }
-        }
-    };
+    c.run_until(Duration::from_secs(10), |c| {
+        c.series("e2e_counter_total")
+            .values()
+            .any(|v| f64::from_bits(*v) == 9.0)
+    })
+    .await?;
+    assert_eq!(c.conflicts, 0);
     relay.shutdown();
-    seen
+    Ok(())
 }
 
 #[tokio::test]
 async fn a_page_speaking_another_version_is_refused_with_a_reason() -> anyhow::Result<()> {
     let target = TestTarget::start(1.0).await?;
     let relay = relay_for(&target).await?;
-    let (mut ws, _) =
-        tokio_tungstenite::connect_async(format!("ws://{}/api/v1/stream", relay.local_addr()))
-            .await?;
+    let mut ws = open(&url(&relay), None).await?;
     ws.send(Message::Binary(
         Frame::Hello {
             version: PROTOCOL_VERSION + 1,
@@ -126,8 +111,15 @@ async fn a_page_speaking_another_version_is_refused_with_a_reason() -> anyhow::R
         .into(),
     ))
     .await?;
-    let Frame::Refused { reason } = next_frame(&mut ws).await? else {
-        anyhow::bail!("expected a refusal")
+    let reason = loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next()).await? {
+            Some(Ok(Message::Binary(b))) => {
+                if let Frame::Refused { reason } = Frame::decode(&b)? {
+                    break reason;
+                }
+            }
+            other => anyhow::bail!("expected a refusal, got {other:?}"),
+        }
     };
     assert!(reason.contains("protocol version"), "{reason}");
     relay.shutdown();
@@ -166,6 +158,246 @@ async fn a_stopped_target_is_down_with_its_error_in_the_targets_api() -> anyhow:
         !t["lastError"].as_str().unwrap_or_default().is_empty(),
         "a down target says why: {t}"
     );
+    relay.shutdown();
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_target_going_down_reaches_the_page_with_its_staleness_marker() -> anyhow::Result<()> {
+    let target = TestTarget::start(1.0).await?;
+    let relay = relay_for(&target).await?;
+    let instance = target.addr.to_string();
+    let mut c = Client::new(None);
+    c.subscribe(name_is("e2e_counter_total"), 0);
+    c.connect(&url(&relay)).await?;
+    c.run_until(Duration::from_secs(10), |c| {
+        c.targets.iter().any(|(i, up)| *i == instance && *up)
+    })
+    .await?;
+    target.stop();
+    c.run_until(Duration::from_secs(10), |c| {
+        c.targets.iter().any(|(i, up)| *i == instance && !*up)
+            && c.series("e2e_counter_total")
+                .values()
+                .last()
+                .is_some_and(|v| *v == lookout_tsdb::STALE_NAN_BITS)
+    })
+    .await?;
+    relay.shutdown();
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_dropped_connection_resumes_with_the_exact_gap_replayed() -> anyhow::Result<()> {
+    let target = CountingTarget::start().await?;
+    let relay = relay_with(
+        vec![ScrapeTarget::new("count", target.url())],
+        100,
+        StreamSettings::default(),
+    )
+    .await?;
+    let mut c = Client::new(None);
+    c.subscribe(name_is("e2e_scrapes_total"), 0);
+    c.connect(&url(&relay)).await?;
+    c.run_until(Duration::from_secs(10), |c| {
+        c.series("e2e_scrapes_total").len() >= 3
+    })
+    .await?;
+    // The network drops; several scrapes land meanwhile.
+    c.drop_connection();
+    let before = target.served();
+    eventually(Duration::from_secs(10), "scrapes while away", || async {
+        (target.served() >= before + 5).then_some(())
+    })
+    .await?;
+    c.connect(&url(&relay)).await?;
+    target.stop();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let want = window(&relay, "e2e_scrapes_total");
+    c.run_until(Duration::from_secs(10), |c| {
+        c.series("e2e_scrapes_total") == want
+    })
+    .await
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "{e}: page has {:?}, relay has {want:?}",
+            c.series("e2e_scrapes_total")
+        )
+    })?;
+    assert!(
+        c.resyncs.is_empty(),
+        "the gap was replayed: {:?}",
+        c.resyncs
+    );
+    assert_eq!(c.conflicts, 0);
+    // Every scrape the target answered is there once: 1, 2, 3, ... then the staleness marker.
+    let values: Vec<f64> = want
+        .values()
+        .map(|v| f64::from_bits(*v))
+        .filter(|v| !v.is_nan())
+        .collect();
+    let expected: Vec<f64> = (1..=values.len()).map(|v| v as f64).collect();
+    assert_eq!(values, expected);
+    relay.shutdown();
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_foreign_origin_is_refused_with_403_and_the_relays_own_is_not() -> anyhow::Result<()> {
+    let target = TestTarget::start(1.0).await?;
+    let relay = relay_for(&target).await?;
+    let err = open(&url(&relay), Some("https://evil.example"))
+        .await
+        .err()
+        .ok_or_else(|| anyhow::anyhow!("a foreign origin connected"))?;
+    assert!(err.to_string().contains("403"), "{err}");
+    let own = format!("http://{}", relay.local_addr());
+    open(&url(&relay), Some(&own)).await?;
+    relay.shutdown();
+
+    let relay = relay_with(
+        vec![ScrapeTarget::new("e2e", target.url())],
+        200,
+        StreamSettings {
+            allowed_origins: vec!["https://dash.example".into()],
+            ..StreamSettings::default()
+        },
+    )
+    .await?;
+    open(&url(&relay), Some("https://dash.example")).await?;
+    assert!(
+        open(&url(&relay), Some("https://evil.example"))
+            .await
+            .is_err()
+    );
+    relay.shutdown();
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_wrong_or_missing_token_is_refused_and_the_right_one_welcomed() -> anyhow::Result<()> {
+    let target = TestTarget::start(1.0).await?;
+    let relay = relay_with(
+        vec![ScrapeTarget::new("e2e", target.url())],
+        200,
+        StreamSettings {
+            tokens: vec!["s3cret-token".into()],
+            ..StreamSettings::default()
+        },
+    )
+    .await?;
+    for (token, want) in [(Some("guess"), "not accepted"), (None, "needs a token")] {
+        let mut c = Client::new(token);
+        c.subscribe(name_is("up"), 0);
+        c.connect(&url(&relay)).await?;
+        let ended = c.run_until(Duration::from_secs(5), |_| false).await?;
+        assert_eq!(c.welcomes, 0);
+        assert!(
+            c.refusals.iter().any(|r| r.contains(want)),
+            "{:?}",
+            c.refusals
+        );
+        assert!(
+            matches!(ended, Some(Ended::Closed { code: 1008, .. })),
+            "{ended:?}"
+        );
+    }
+    let mut c = Client::new(Some("s3cret-token"));
+    c.subscribe(name_is("up"), 0);
+    c.connect(&url(&relay)).await?;
+    c.run_until(Duration::from_secs(5), |c| !c.series("up").is_empty())
+        .await?;
+    assert!(c.refusals.is_empty());
+    relay.shutdown();
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_oversized_message_closes_the_connection_with_1009() -> anyhow::Result<()> {
+    let target = TestTarget::start(1.0).await?;
+    let relay = relay_for(&target).await?;
+    let mut ws = open(&url(&relay), None).await?;
+    let huge = Frame::Refused {
+        reason: "x".repeat(1 << 20),
+    };
+    let _ = ws.send(Message::Binary(huge.encode().into())).await;
+    let code = loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next()).await? {
+            Some(Ok(Message::Close(Some(c)))) => break u16::from(c.code),
+            Some(Ok(_)) => continue,
+            other => anyhow::bail!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(code, 1009);
+    relay.shutdown();
+    Ok(())
+}
+
+#[tokio::test]
+async fn fifty_pages_that_never_read_are_closed_while_a_normal_page_keeps_pace()
+-> anyhow::Result<()> {
+    // 2000 noisy gauges scraped every 200 ms: about 80 KB/s for each page.
+    let target = WideTarget::start(2000).await?;
+    let relay = relay_with(
+        vec![ScrapeTarget::new("wide", target.url())],
+        200,
+        StreamSettings {
+            send_queue_bytes: 128 << 10,
+            send_timeout: Duration::from_secs(3),
+            ..StreamSettings::default()
+        },
+    )
+    .await?;
+    let everything = vec![MatcherSpec::new("__name__", MatchOp::RegexMatch, ".+")];
+    let mut stuck = Vec::new();
+    for _ in 0..50 {
+        let mut ws = open_small_buffer(&url(&relay)).await?;
+        ws.send(Message::Binary(
+            Frame::Hello {
+                version: PROTOCOL_VERSION,
+                token: None,
+            }
+            .encode()
+            .into(),
+        ))
+        .await?;
+        ws.send(Message::Binary(
+            Frame::Subscribe {
+                sub: 1,
+                matchers: everything.clone(),
+                start: 0,
+                resume: None,
+            }
+            .encode()
+            .into(),
+        ))
+        .await?;
+        // Never read again.
+        stuck.push(ws);
+    }
+    let mut page = Client::new(None);
+    page.subscribe(everything.clone(), 0);
+    page.connect(&url(&relay)).await?;
+    let hub = relay.hub().clone();
+    let end = page
+        .run_until(Duration::from_secs(60), |_| {
+            hub.metrics
+                .connections
+                .load(std::sync::atomic::Ordering::Relaxed)
+                <= 1
+        })
+        .await?;
+    assert_eq!(end, None, "the normal page stays connected");
+    // The normal page kept pace: live samples arrive soon after their scrape.
+    page.arrival_lag_ms.clear();
+    page.run_until(Duration::from_secs(10), |c| c.arrival_lag_ms.len() > 5000)
+        .await?;
+    let mut lag = page.arrival_lag_ms.clone();
+    lag.sort_unstable();
+    let p99 = lag[lag.len() * 99 / 100];
+    assert!(p99 < 1000, "p99 scrape-to-page {p99} ms");
+    assert_eq!(page.conflicts, 0);
+    drop(stuck);
     relay.shutdown();
     Ok(())
 }

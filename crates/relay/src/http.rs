@@ -56,9 +56,12 @@ pub(crate) fn router(hub: Arc<Hub>, dist: Option<PathBuf>, control: Arc<ConfigCo
     }
 }
 
-async fn stream(ws: WebSocketUpgrade, State(hub): State<Arc<Hub>>) -> Response {
-    ws.max_message_size(lookout_wire::MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| crate::stream::serve(socket, hub))
+async fn stream(
+    ws: WebSocketUpgrade,
+    headers: axum::http::HeaderMap,
+    State(hub): State<Arc<Hub>>,
+) -> Response {
+    crate::stream::upgrade(ws, headers, hub).await
 }
 
 /// `POST /-/reload`: re-reads the config file; when it is invalid the running config stays and

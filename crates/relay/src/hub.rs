@@ -1,6 +1,12 @@
 //! The relay's shared state: the window of recent data, target health, and the live feed that
 //! every connection listens to.
+//!
+//! The live feed numbers every published scrape batch (`seq`, from 1 within one relay run, the
+//! run named by `epoch`) and keeps the newest ones in a replay buffer, so a page that reconnects
+//! can be sent exactly the batches it missed.
 
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -13,6 +19,25 @@ use crate::scrape::TargetState;
 #[derive(Debug, Default)]
 pub struct ScrapeBatch {
     pub samples: Vec<(SeriesId, i64, f64)>,
+    /// Position in the live feed, set by [`Hub::publish`].
+    pub seq: u64,
+}
+
+/// The numbered live feed and its replay buffer.
+#[derive(Debug, Default)]
+struct Feed {
+    last_seq: u64,
+    replay: VecDeque<Arc<ScrapeBatch>>,
+    replay_samples: usize,
+}
+
+/// What the replay buffer holds for a resuming page.
+#[derive(Debug)]
+pub(crate) enum Replay {
+    /// Every batch after the page's point, and the feed position they reach.
+    Batches(Vec<Arc<ScrapeBatch>>, u64),
+    /// The gap is older than the buffer: the page needs history instead.
+    TooOld,
 }
 
 /// Counters for the relay's own `/metrics`.
@@ -36,24 +61,74 @@ pub struct Hub {
     /// Targets relabeling dropped, by scrape pool: their discovered labels.
     dropped: Mutex<std::collections::BTreeMap<String, Vec<Vec<(String, String)>>>>,
     live: broadcast::Sender<Arc<ScrapeBatch>>,
+    feed: Mutex<Feed>,
+    /// This run of the relay: sequence numbers from another run mean nothing here.
+    pub epoch: u64,
+    /// Bumped when a target's health or error changes, so connections send `Targets`.
+    pub targets_version: AtomicU64,
     pub retention: Duration,
     pub metrics: RelayMetrics,
+    pub stream: crate::stream::StreamSettings,
 }
 
 /// How many scrape batches a connection may fall behind before it is told it lost data.
 const LIVE_QUEUE: usize = 1024;
+/// Samples the replay buffer keeps for resuming pages (about 16 bytes each while shared with
+/// the feed): a few minutes of a 10k-series fleet.
+const REPLAY_SAMPLES: usize = 1 << 20;
 
 impl Hub {
     pub fn new(retention: Duration) -> Self {
+        Hub::with_stream(retention, crate::stream::StreamSettings::default())
+    }
+
+    pub fn with_stream(retention: Duration, stream: crate::stream::StreamSettings) -> Self {
         let (live, _) = broadcast::channel(LIVE_QUEUE);
+        // Nanoseconds at start: distinct across restarts of one relay, which is all it needs.
+        let epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64)
+            ^ u64::from(std::process::id()) << 48;
         Hub {
             store: Mutex::new(Store::default()),
             targets: Mutex::new(Vec::new()),
             dropped: Mutex::new(Default::default()),
             live,
+            feed: Mutex::new(Feed::default()),
+            epoch,
+            targets_version: AtomicU64::new(0),
             retention,
             metrics: RelayMetrics::default(),
+            stream,
         }
+    }
+
+    fn feed(&self) -> MutexGuard<'_, Feed> {
+        self.feed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The newest published batch's number (0: none yet).
+    pub fn last_seq(&self) -> u64 {
+        self.feed().last_seq
+    }
+
+    /// The batches after `seq`, from the replay buffer, if it still reaches back that far.
+    pub(crate) fn replay_after(&self, seq: u64) -> Replay {
+        let feed = self.feed();
+        if seq > feed.last_seq {
+            return Replay::TooOld;
+        }
+        let oldest = feed.replay.front().map_or(feed.last_seq + 1, |b| b.seq);
+        if seq + 1 < oldest {
+            return Replay::TooOld;
+        }
+        let batches = feed
+            .replay
+            .iter()
+            .filter(|b| b.seq > seq)
+            .cloned()
+            .collect();
+        Replay::Batches(batches, feed.last_seq)
     }
 
     /// The store, locked. Hold it briefly: scrapers and connections share it.
@@ -67,9 +142,22 @@ impl Hub {
         self.live.subscribe()
     }
 
-    pub fn publish(&self, batch: ScrapeBatch) {
+    /// Numbers the batch, keeps it for replay, and sends it to every connection. Numbering and
+    /// sending happen under one lock so the feed's order is the numbers' order.
+    pub fn publish(&self, mut batch: ScrapeBatch) {
+        let mut feed = self.feed();
+        feed.last_seq += 1;
+        batch.seq = feed.last_seq;
+        let batch = Arc::new(batch);
+        feed.replay_samples += batch.samples.len();
+        feed.replay.push_back(batch.clone());
+        while feed.replay_samples > REPLAY_SAMPLES && feed.replay.len() > 1 {
+            if let Some(old) = feed.replay.pop_front() {
+                feed.replay_samples -= old.samples.len();
+            }
+        }
         // No receivers is fine: no page is open.
-        let _ = self.live.send(Arc::new(batch));
+        let _ = self.live.send(batch);
     }
 
     pub fn targets(&self) -> Vec<TargetState> {
@@ -81,9 +169,19 @@ impl Hub {
 
     pub fn update_target(&self, state: TargetState) {
         let mut t = self.targets.lock().unwrap_or_else(|e| e.into_inner());
-        match t.iter_mut().find(|t| t.key == state.key) {
-            Some(slot) => *slot = state,
-            None => t.push(state),
+        let changed = match t.iter_mut().find(|t| t.key == state.key) {
+            Some(slot) => {
+                let changed = slot.health != state.health || slot.last_error != state.last_error;
+                *slot = state;
+                changed
+            }
+            None => {
+                t.push(state);
+                true
+            }
+        };
+        if changed {
+            self.targets_version.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -91,6 +189,7 @@ impl Hub {
     pub fn remove_target(&self, key: u64) {
         let mut t = self.targets.lock().unwrap_or_else(|e| e.into_inner());
         t.retain(|t| t.key != key);
+        self.targets_version.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Targets relabeling dropped, by scrape pool.

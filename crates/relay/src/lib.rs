@@ -19,7 +19,8 @@ mod http;
 mod hub;
 pub mod relabel;
 pub mod scrape;
-mod stream;
+pub mod stream;
+pub mod tail;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -54,6 +55,8 @@ pub struct RelayConfig {
     /// A Prometheus configuration file (`prometheus.yml`): its `global` and `scrape_configs`.
     /// Re-read on SIGHUP and `POST /-/reload`; `targets` and the demo are scraped besides it.
     pub config_file: Option<PathBuf>,
+    /// Who may open the stream (Origin allow-list, tokens) and its per-connection limits.
+    pub stream: stream::StreamSettings,
 }
 
 impl RelayConfig {
@@ -77,6 +80,7 @@ impl Default for RelayConfig {
             scrape_timeout: Duration::from_secs(10),
             retention: Duration::from_secs(3 * 3600),
             config_file: None,
+            stream: stream::StreamSettings::default(),
         }
     }
 }
@@ -98,7 +102,7 @@ impl Relay {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
-        let hub = Arc::new(Hub::new(config.retention));
+        let hub = Arc::new(Hub::with_stream(config.retention, config.stream.clone()));
         let mut tasks = Vec::new();
         let mut targets = config.targets.clone();
         if config.demo {

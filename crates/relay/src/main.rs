@@ -12,6 +12,7 @@ lookout — scrape Prometheus /metrics targets and stream them to Lookout pages
 
 USAGE:
     lookout [OPTIONS]
+    lookout tail [--relay URL] [--token T] 'SELECTOR'   (see lookout tail --help)
 
 OPTIONS:
     --listen ADDR            address for the app, API and WebSocket [default: 127.0.0.1:8420]
@@ -23,6 +24,10 @@ OPTIONS:
     --scrape-interval DUR    how often to scrape, e.g. 15s, 500ms [default: 15s]
     --retention DUR          how much recent data to keep for pages [default: 3h]
     --dist DIR               directory of the built app to serve [default: dist if present]
+    --allow-origin ORIGIN    pages from this origin may connect besides the relay's own
+                             (repeatable; * allows any)
+    --token-file FILE        pages must present one of the tokens in FILE (one per line);
+                             tokens are never taken on the command line, where ps shows them
     -h, --help               print this help
 ";
 
@@ -62,6 +67,22 @@ fn parse_args() -> anyhow::Result<RelayConfig> {
             }
             "--retention" => cfg.retention = parse_duration(&value("--retention")?)?,
             "--dist" => cfg.dist = Some(PathBuf::from(value("--dist")?)),
+            "--allow-origin" => cfg.stream.allowed_origins.push(value("--allow-origin")?),
+            "--token-file" => {
+                let file = value("--token-file")?;
+                let text = std::fs::read_to_string(&file)
+                    .with_context(|| format!("cannot read --token-file {file}"))?;
+                cfg.stream.tokens.extend(
+                    text.lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_owned),
+                );
+                anyhow::ensure!(
+                    !cfg.stream.tokens.is_empty(),
+                    "--token-file {file} holds no token"
+                );
+            }
             "-h" | "--help" => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -84,6 +105,10 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
+    if std::env::args().nth(1).as_deref() == Some("tail") {
+        let args = lookout_relay::tail::TailArgs::parse(std::env::args().skip(2))?;
+        return lookout_relay::tail::run(args).await;
+    }
     let cfg = parse_args()?;
     let demo = cfg.demo;
     let relay = Relay::start(cfg).await?;

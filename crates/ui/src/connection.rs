@@ -1,10 +1,13 @@
-//! The page's connection to a relay: hello, subscriptions, frames into [`PageData`], and
-//! reconnection with backoff and jitter.
+//! The page's connection to a relay: hello, subscriptions, frames into [`crate::data::PageData`],
+//! and reconnection with backoff and jitter that resumes where the page left off.
+//!
+//! The protocol logic (resume points, hole detection, block decoding) is
+//! [`lookout_wire::Session`]; this module only moves bytes between it and a `WebSocket`.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use lookout_wire::{Frame, MatcherSpec, PROTOCOL_VERSION};
+use lookout_wire::{Event, Frame, MatcherSpec, Session};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
@@ -17,6 +20,9 @@ pub enum ConnState {
     Reconnecting {
         attempt: u32,
     },
+    /// Live again, but the relay could not replay what the page missed: history was fetched
+    /// again instead (the gap is filled as far as the relay's window reaches).
+    Resynced(String),
     /// The relay refused us; retrying would not help without a change.
     Refused(String),
 }
@@ -27,6 +33,7 @@ impl ConnState {
             ConnState::Connecting => "connecting".into(),
             ConnState::Live => "live".into(),
             ConnState::Reconnecting { attempt } => format!("reconnecting (attempt {attempt})"),
+            ConnState::Resynced(why) => format!("live (resynced: {why})"),
             ConnState::Refused(why) => format!("refused: {why}"),
         }
     }
@@ -36,6 +43,7 @@ impl ConnState {
             ConnState::Connecting => "connecting",
             ConnState::Live => "live",
             ConnState::Reconnecting { .. } => "reconnecting",
+            ConnState::Resynced(_) => "resynced",
             ConnState::Refused(_) => "refused",
         }
     }
@@ -67,19 +75,21 @@ pub fn backoff_ms(attempt: u32, jitter01: f64) -> f64 {
 /// Callbacks the connection reports to.
 #[allow(missing_debug_implementations)] // boxed closures have nothing to show
 pub struct Handlers {
-    /// Called with each decoded frame; returns nothing.
-    pub on_frame: Box<dyn Fn(Frame)>,
+    /// Called with each event of the stream (series, samples, targets, resync).
+    pub on_frame: Box<dyn Fn(Event)>,
     pub on_state: Box<dyn Fn(ConnState)>,
-    /// Called on each new connection, before any frame, with whether it is a reconnect; returns
-    /// the `start` of the history to ask for.
+    /// Called on each new connection, before any frame; returns the `start` of the history to
+    /// ask for should the relay be unable to resume.
     pub on_connect: Box<dyn Fn() -> i64>,
 }
 
 struct Inner {
     url: String,
-    subscriptions: Vec<Vec<MatcherSpec>>,
+    session: RefCell<Session>,
     handlers: Handlers,
     attempt: Cell<u32>,
+    /// The relay refused this page: reconnecting would be refused again.
+    refused: Cell<bool>,
     socket: RefCell<Option<WebSocket>>,
     // Kept alive while their socket is; replaced on reconnect.
     closures: RefCell<Vec<Box<dyn std::any::Any>>>,
@@ -97,16 +107,32 @@ impl std::fmt::Debug for Connection {
 }
 
 impl Connection {
+    /// Connects without a token.
     pub fn open(
         url: String,
         subscriptions: Vec<Vec<MatcherSpec>>,
         handlers: Handlers,
     ) -> Connection {
+        Connection::open_with_token(url, None, subscriptions, handlers)
+    }
+
+    /// Connects, presenting `token` in the hello (never in the URL).
+    pub fn open_with_token(
+        url: String,
+        token: Option<String>,
+        subscriptions: Vec<Vec<MatcherSpec>>,
+        handlers: Handlers,
+    ) -> Connection {
+        let mut session = Session::new(token);
+        for matchers in subscriptions {
+            session.subscribe(matchers, 0);
+        }
         let inner = Rc::new(Inner {
             url,
-            subscriptions,
+            session: RefCell::new(session),
             handlers,
             attempt: Cell::new(0),
+            refused: Cell::new(false),
             socket: RefCell::new(None),
             closures: RefCell::new(Vec::new()),
         });
@@ -140,21 +166,14 @@ fn connect(inner: &Rc<Inner>) {
         Closure::<dyn FnMut()>::new(move || {
             let Some(inner) = inner.upgrade() else { return };
             let start = (inner.handlers.on_connect)();
+            let frames = {
+                let mut session = inner.session.borrow_mut();
+                session.set_start(start);
+                session.connect_frames()
+            };
             let socket = inner.socket.borrow();
             let Some(ws) = socket.as_ref() else { return };
-            let _ = ws.send_with_u8_array(
-                &Frame::Hello {
-                    version: PROTOCOL_VERSION,
-                    token: None,
-                }
-                .encode(),
-            );
-            for (i, matchers) in inner.subscriptions.iter().enumerate() {
-                let f = Frame::Subscribe {
-                    sub: i as u32 + 1,
-                    matchers: matchers.clone(),
-                    start,
-                };
+            for f in frames {
                 let _ = ws.send_with_u8_array(&f.encode());
             }
         })
@@ -167,18 +186,31 @@ fn connect(inner: &Rc<Inner>) {
                 return;
             };
             let bytes = js_sys::Uint8Array::new(&buf).to_vec();
-            match Frame::decode(&bytes) {
-                Ok(Frame::Welcome { .. }) => {
+            let event = Frame::decode(&bytes)
+                .map_err(lookout_wire::SessionError::from)
+                .and_then(|f| inner.session.borrow_mut().apply(f));
+            match event {
+                Ok(Some(Event::Welcome { .. })) => {
                     inner.attempt.set(0);
                     (inner.handlers.on_state)(ConnState::Live);
                 }
-                Ok(Frame::Refused { reason }) => {
+                Ok(Some(Event::Refused(reason))) => {
+                    inner.refused.set(true);
                     (inner.handlers.on_state)(ConnState::Refused(reason))
                 }
-                Ok(frame) => (inner.handlers.on_frame)(frame),
-                Err(err) => web_sys::console::warn_1(
-                    &format!("lookout: dropped a frame from the relay: {err}").into(),
-                ),
+                Ok(Some(Event::Resync { reason, .. })) => {
+                    (inner.handlers.on_state)(ConnState::Resynced(reason))
+                }
+                Ok(Some(event)) => (inner.handlers.on_frame)(event),
+                Ok(None) => {}
+                Err(err) => {
+                    // A hole or an undecodable block: this connection's stream cannot be trusted.
+                    // Closing makes the page reconnect and resume from its last whole batch.
+                    web_sys::console::warn_1(&format!("lookout: {err}; reconnecting").into());
+                    if let Some(ws) = inner.socket.borrow().as_ref() {
+                        let _ = ws.close_with_code_and_reason(4000, "stream hole; resuming");
+                    }
+                }
             }
         })
     };
@@ -186,6 +218,9 @@ fn connect(inner: &Rc<Inner>) {
         let inner = Rc::downgrade(inner);
         Closure::<dyn FnMut(CloseEvent)>::new(move |_e: CloseEvent| {
             let Some(inner) = inner.upgrade() else { return };
+            if inner.refused.get() {
+                return;
+            }
             let attempt = inner.attempt.get() + 1;
             inner.attempt.set(attempt);
             (inner.handlers.on_state)(ConnState::Reconnecting { attempt });

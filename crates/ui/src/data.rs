@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use lookout_tsdb::{Labels, MatchOp, Matcher, SeriesId, Store, is_stale_nan};
-use lookout_wire::Frame;
+use lookout_wire::Event;
 
 /// One series as a panel draws it.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +41,8 @@ pub struct PageData {
     pub newest: Option<i64>,
     /// Samples stored since the page opened.
     pub samples_received: u64,
+    /// Target health as the relay last reported it (empty until it has).
+    pub health: Vec<lookout_wire::TargetHealth>,
     /// Frames that could not be applied, with why.
     pub last_error: Option<String>,
 }
@@ -51,30 +53,36 @@ impl PageData {
         self.refs.clear();
     }
 
-    /// Applies one frame from the relay. Returns whether data changed.
-    pub fn apply(&mut self, frame: Frame) -> bool {
-        match frame {
-            Frame::Series { defs, .. } => {
+    /// Applies one event of the stream. Returns whether data changed.
+    pub fn apply(&mut self, event: Event) -> bool {
+        match event {
+            Event::Series { defs, .. } => {
                 for d in defs {
                     let id = self.store.series_id(&d.labels);
                     self.refs.insert(d.series, id);
                 }
                 false
             }
-            Frame::Samples { batch, .. } => {
+            Event::Samples { batch, .. } => {
                 let mut changed = false;
                 for (r, t, v) in batch.iter() {
                     let Some(&id) = self.refs.get(&r) else {
                         self.last_error = Some(format!("sample for unknown series {r}"));
                         continue;
                     };
-                    // Older or repeated samples (a replay after reconnecting) are no-ops.
+                    // Repeated samples (history overlapping what the page has, a resync) are
+                    // no-ops; so are samples older than the newest one of their series.
                     if let Ok(lookout_tsdb::Appended::Stored) = self.store.append(id, t, v) {
                         changed = true;
                         self.samples_received += 1;
                         self.newest = Some(self.newest.map_or(t, |n| n.max(t)));
                     }
                 }
+                changed
+            }
+            Event::Targets(targets) => {
+                let changed = targets != self.health;
+                self.health = targets;
                 changed
             }
             _ => false,
@@ -105,8 +113,18 @@ impl PageData {
             .collect()
     }
 
-    /// `(job, instance, up)` of every target the `up` series knows, newest value.
+    /// `(job, instance, up)` of every target: as the relay reported it, or else from the newest
+    /// value of each `up` series.
     pub fn targets(&self) -> Vec<(String, String, bool)> {
+        if !self.health.is_empty() {
+            let mut out: Vec<_> = self
+                .health
+                .iter()
+                .map(|t| (t.job.clone(), t.instance.clone(), t.up))
+                .collect();
+            out.sort();
+            return out;
+        }
         let Ok(m) = Matcher::new(MatchOp::Equal, "__name__", "up") else {
             return Vec::new();
         };
@@ -147,7 +165,7 @@ mod tests {
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn frames_fill_the_store_and_replays_do_not_double() {
         let mut d = PageData::default();
-        d.apply(Frame::Series {
+        d.apply(Event::Series {
             sub: 1,
             defs: vec![SeriesDef {
                 series: 9,
@@ -157,14 +175,13 @@ mod tests {
         let mut b = SampleBatch::default();
         b.push(9, 1000, 1.0);
         b.push(9, 2000, 0.0);
-        assert!(d.apply(Frame::Samples {
+        assert!(d.apply(Event::Samples {
             sub: 1,
-            seq: 1,
             batch: b.clone()
         }));
         // The same batch again after a reconnect changes nothing.
         d.reset_refs();
-        d.apply(Frame::Series {
+        d.apply(Event::Series {
             sub: 1,
             defs: vec![SeriesDef {
                 series: 3,
@@ -172,11 +189,7 @@ mod tests {
             }],
         });
         b.series = vec![3, 3];
-        assert!(!d.apply(Frame::Samples {
-            sub: 1,
-            seq: 1,
-            batch: b
-        }));
+        assert!(!d.apply(Event::Samples { sub: 1, batch: b }));
         assert_eq!(d.samples_received, 2);
         assert_eq!(d.targets(), vec![("api".into(), "a:1".into(), false)]);
         assert_eq!(d.newest, Some(2000));

@@ -21,6 +21,10 @@ impl Writer {
     pub fn varint(&mut self, v: i64) {
         self.uvarint(((v << 1) ^ (v >> 63)) as u64);
     }
+    pub fn bytes(&mut self, b: &[u8]) {
+        self.uvarint(b.len() as u64);
+        self.buf.extend_from_slice(b);
+    }
     pub fn str(&mut self, s: &str) {
         self.uvarint(s.len() as u64);
         self.buf.extend_from_slice(s.as_bytes());
@@ -108,6 +112,10 @@ impl<'a> Reader<'a> {
         }
         Ok(n as usize)
     }
+    pub fn byte_string(&mut self) -> Result<&'a [u8], DecodeError> {
+        let n = self.count(1)?;
+        self.bytes(n)
+    }
     pub fn str(&mut self) -> Result<&'a str, DecodeError> {
         let n = self.count(1)?;
         let start = self.pos;
@@ -123,4 +131,99 @@ impl<'a> Reader<'a> {
         a.copy_from_slice(b);
         Ok(f64::from_bits(u64::from_le_bytes(a)))
     }
+}
+
+/// Bits, most significant first, for the stateful sample blocks.
+#[derive(Debug, Default)]
+pub(crate) struct BitWriter {
+    pub buf: Vec<u8>,
+    /// Bits used in the last byte (0 = a new byte is needed).
+    used: u8,
+}
+
+impl BitWriter {
+    pub fn bit(&mut self, b: bool) {
+        if self.used == 0 {
+            self.buf.push(0);
+        }
+        if b {
+            if let Some(last) = self.buf.last_mut() {
+                *last |= 0x80 >> self.used;
+            }
+        }
+        self.used = (self.used + 1) % 8;
+    }
+    /// The low `n` bits of `v` (n ≤ 64), most significant first.
+    pub fn bits(&mut self, v: u64, n: u32) {
+        for i in (0..n).rev() {
+            self.bit((v >> i) & 1 == 1);
+        }
+    }
+    /// Elias gamma code of `x + 1`, so 0 costs one bit, 1 and 2 three bits, and so on.
+    pub fn gamma(&mut self, x: u64) {
+        let y = u128::from(x) + 1;
+        let n = 127 - y.leading_zeros();
+        for _ in 0..n {
+            self.bit(false);
+        }
+        for i in (0..=n).rev() {
+            self.bit((y >> i) & 1 == 1);
+        }
+    }
+}
+
+/// Reads what [`BitWriter`] wrote; running out of bits is an error, not a panic.
+#[derive(Debug)]
+pub(crate) struct BitReader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> BitReader<'a> {
+    pub fn new(buf: &'a [u8]) -> Self {
+        BitReader { buf, pos: 0 }
+    }
+    pub fn remaining_bits(&self) -> usize {
+        self.buf.len() * 8 - self.pos
+    }
+    pub fn byte_offset(&self) -> usize {
+        self.pos / 8
+    }
+    pub fn bit(&mut self) -> Option<bool> {
+        let byte = self.buf.get(self.pos / 8)?;
+        let b = byte & (0x80 >> (self.pos % 8)) != 0;
+        self.pos += 1;
+        Some(b)
+    }
+    pub fn bits(&mut self, n: u32) -> Option<u64> {
+        if (n as usize) > self.remaining_bits() {
+            return None;
+        }
+        let mut v = 0u64;
+        for _ in 0..n {
+            v = (v << 1) | u64::from(self.bit()?);
+        }
+        Some(v)
+    }
+    /// Inverse of [`BitWriter::gamma`]; `None` when truncated or longer than 64 bits of value.
+    pub fn gamma(&mut self) -> Option<u64> {
+        let mut n = 0u32;
+        while !self.bit()? {
+            n += 1;
+            if n > 64 {
+                return None;
+            }
+        }
+        let rest = if n == 0 { 0 } else { self.bits(n)? } as u128;
+        let y = (1u128 << n) | rest;
+        u64::try_from(y - 1).ok()
+    }
+}
+
+pub(crate) fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+pub(crate) fn unzigzag(u: u64) -> i64 {
+    ((u >> 1) as i64) ^ -((u & 1) as i64)
 }

@@ -28,6 +28,8 @@ pub enum DecodeErrorKind {
     UnknownMatchOp(u8),
     TrailingBytes(usize),
     FrameTooLarge(usize),
+    /// A sample block that does not decode against the subscription's state.
+    BadBlock(&'static str),
 }
 
 impl fmt::Display for DecodeError {
@@ -46,6 +48,7 @@ impl fmt::Display for DecodeError {
             DecodeErrorKind::UnknownMatchOp(op) => write!(f, "unknown matcher operator {op}"),
             DecodeErrorKind::TrailingBytes(n) => write!(f, "{n} unexpected bytes after the frame"),
             DecodeErrorKind::FrameTooLarge(n) => write!(f, "frame of {n} bytes exceeds the limit"),
+            DecodeErrorKind::BadBlock(why) => write!(f, "bad sample block: {why}"),
         }
     }
 }

@@ -85,6 +85,22 @@ impl SampleBatch {
     }
 }
 
+/// Where a page left off: the relay run it was talking to and the last batch it applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resume {
+    pub epoch: u64,
+    pub seq: u64,
+}
+
+/// One stored chunk of one series, as `lookout_tsdb::Store::chunks` gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryChunk {
+    pub series: u32,
+    /// `lookout_tsdb::chunk::Encoding` as its byte.
+    pub encoding: u8,
+    pub bytes: Vec<u8>,
+}
+
 /// One message of the protocol.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -92,25 +108,46 @@ pub enum Frame {
     /// Page -> relay, first message: the version the page speaks and its credentials.
     Hello { version: u16, token: Option<String> },
     /// Page -> relay: send the series matching `matchers`, their samples since `start`, then live.
+    /// When `resume` names the relay's epoch and the last batch seen, the relay replays what
+    /// came after it, or answers [`Frame::Resync`] and sends history from `start` again.
     Subscribe {
         sub: u32,
         matchers: Vec<MatcherSpec>,
         start: i64,
+        resume: Option<Resume>,
     },
     /// Page -> relay: stop a subscription.
     Unsubscribe { sub: u32 },
     /// Relay -> page: the hello was accepted.
-    Welcome { version: u16, relay_time: i64 },
+    /// `epoch` names this run of the relay: sequence numbers are only comparable within one.
+    Welcome {
+        version: u16,
+        relay_time: i64,
+        epoch: u64,
+    },
     /// Relay -> page: the request was refused, and why. The relay closes after it.
     Refused { reason: String },
     /// Relay -> page: series that a subscription's samples will refer to.
     Series { sub: u32, defs: Vec<SeriesDef> },
-    /// Relay -> page: the `seq`-th batch of a subscription.
+    /// Relay -> page: live samples of a subscription from the relay's batch `seq`; `prev` is the
+    /// `seq` of the subscription's previous batch, so a page notices any hole. `block` is coded
+    /// against the subscription's earlier blocks on this connection ([`crate::BlockDecoder`]).
     Samples {
         sub: u32,
         seq: u64,
-        batch: SampleBatch,
+        prev: u64,
+        block: Vec<u8>,
     },
+    /// Relay -> page: a subscription's history from the window as whole stored chunks (no
+    /// re-encoding), complete up to the relay's batch `seq`. Chunks may reach before `start`.
+    History {
+        sub: u32,
+        seq: u64,
+        chunks: Vec<HistoryChunk>,
+    },
+    /// Relay -> page: the gap since the page's `resume` point cannot be replayed (the relay
+    /// restarted, or the gap left its replay buffer); history from `start` follows instead.
+    Resync { sub: u32, reason: String },
     /// Relay -> page: health of every target.
     Targets { targets: Vec<TargetHealth> },
 }
@@ -124,6 +161,8 @@ mod tag {
     pub const SERIES: u8 = 18;
     pub const SAMPLES: u8 = 19;
     pub const TARGETS: u8 = 20;
+    pub const HISTORY: u8 = 21;
+    pub const RESYNC: u8 = 22;
 }
 
 fn op_code(op: MatchOp) -> u8 {
@@ -157,10 +196,19 @@ impl Frame {
                 sub,
                 matchers,
                 start,
+                resume,
             } => {
                 w.u8(tag::SUBSCRIBE);
                 w.uvarint(u64::from(*sub));
                 w.varint(*start);
+                match resume {
+                    Some(r) => {
+                        w.u8(1);
+                        w.uvarint(r.epoch);
+                        w.uvarint(r.seq);
+                    }
+                    None => w.u8(0),
+                }
                 w.uvarint(matchers.len() as u64);
                 for m in matchers {
                     w.str(&m.name);
@@ -175,10 +223,12 @@ impl Frame {
             Frame::Welcome {
                 version,
                 relay_time,
+                epoch,
             } => {
                 w.u8(tag::WELCOME);
                 w.uvarint(u64::from(*version));
                 w.varint(*relay_time);
+                w.uvarint(*epoch);
             }
             Frame::Refused { reason } => {
                 w.u8(tag::REFUSED);
@@ -197,11 +247,33 @@ impl Frame {
                     }
                 }
             }
-            Frame::Samples { sub, seq, batch } => {
+            Frame::Samples {
+                sub,
+                seq,
+                prev,
+                block,
+            } => {
                 w.u8(tag::SAMPLES);
                 w.uvarint(u64::from(*sub));
                 w.uvarint(*seq);
-                encode_batch(&mut w, batch);
+                w.uvarint(*prev);
+                w.bytes(block);
+            }
+            Frame::History { sub, seq, chunks } => {
+                w.u8(tag::HISTORY);
+                w.uvarint(u64::from(*sub));
+                w.uvarint(*seq);
+                w.uvarint(chunks.len() as u64);
+                for c in chunks {
+                    w.uvarint(u64::from(c.series));
+                    w.u8(c.encoding);
+                    w.bytes(&c.bytes);
+                }
+            }
+            Frame::Resync { sub, reason } => {
+                w.u8(tag::RESYNC);
+                w.uvarint(u64::from(*sub));
+                w.str(reason);
             }
             Frame::Targets { targets } => {
                 w.u8(tag::TARGETS);
@@ -253,6 +325,13 @@ impl Frame {
             tag::SUBSCRIBE => {
                 let sub = r.u32()?;
                 let start = r.varint()?;
+                let resume = match r.u8()? {
+                    0 => None,
+                    _ => Some(Resume {
+                        epoch: r.uvarint()?,
+                        seq: r.uvarint()?,
+                    }),
+                };
                 let n = r.count(3)?;
                 let mut matchers = Vec::with_capacity(n);
                 for _ in 0..n {
@@ -271,6 +350,7 @@ impl Frame {
                     sub,
                     matchers,
                     start,
+                    resume,
                 }
             }
             tag::UNSUBSCRIBE => Frame::Unsubscribe { sub: r.u32()? },
@@ -279,6 +359,7 @@ impl Frame {
                 Frame::Welcome {
                     version,
                     relay_time: r.varint()?,
+                    epoch: r.uvarint()?,
                 }
             }
             tag::REFUSED => Frame::Refused {
@@ -302,15 +383,30 @@ impl Frame {
                 }
                 Frame::Series { sub, defs }
             }
-            tag::SAMPLES => {
+            tag::SAMPLES => Frame::Samples {
+                sub: r.u32()?,
+                seq: r.uvarint()?,
+                prev: r.uvarint()?,
+                block: r.byte_string()?.to_vec(),
+            },
+            tag::HISTORY => {
                 let sub = r.u32()?;
                 let seq = r.uvarint()?;
-                Frame::Samples {
-                    sub,
-                    seq,
-                    batch: decode_batch(&mut r)?,
+                let n = r.count(3)?;
+                let mut chunks = Vec::with_capacity(n);
+                for _ in 0..n {
+                    chunks.push(HistoryChunk {
+                        series: r.u32()?,
+                        encoding: r.u8()?,
+                        bytes: r.byte_string()?.to_vec(),
+                    });
                 }
+                Frame::History { sub, seq, chunks }
             }
+            tag::RESYNC => Frame::Resync {
+                sub: r.u32()?,
+                reason: r.str()?.to_owned(),
+            },
             tag::TARGETS => {
                 let n = r.count(13)?;
                 let mut targets = Vec::with_capacity(n);
@@ -338,69 +434,6 @@ impl Frame {
     }
 }
 
-/// Columns: series refs as zigzag deltas, timestamps as zigzag deltas (a scrape's samples share
-/// one timestamp, so most cost one byte), values as a zigzag integer when they are one (counters,
-/// most gauges) or the raw 8 bytes otherwise. Bit 0 of each value's varint says which.
-fn encode_batch(w: &mut Writer, b: &SampleBatch) {
-    w.uvarint(b.len() as u64);
-    let mut prev = 0i64;
-    for &s in &b.series {
-        w.varint(i64::from(s) - prev);
-        prev = i64::from(s);
-    }
-    let mut prev = 0i64;
-    for &t in &b.timestamps {
-        w.varint(t.wrapping_sub(prev));
-        prev = t;
-    }
-    for &v in &b.values {
-        let i = v as i64;
-        if i as f64 == v && i.unsigned_abs() < (1 << 53) && v.to_bits() != (-0.0f64).to_bits() {
-            w.uvarint(((i << 1) ^ (i >> 63)) as u64 * 2);
-        } else {
-            w.uvarint(1);
-            w.f64(v);
-        }
-    }
-}
-
-fn decode_batch(r: &mut Reader<'_>) -> Result<SampleBatch, DecodeError> {
-    // Each sample takes at least 3 bytes (one per column).
-    let n = r.count(3)?;
-    let mut b = SampleBatch {
-        series: Vec::with_capacity(n),
-        timestamps: Vec::with_capacity(n),
-        values: Vec::with_capacity(n),
-    };
-    let mut prev = 0i64;
-    for _ in 0..n {
-        prev = prev.wrapping_add(r.varint()?);
-        let s = u32::try_from(prev).map_err(|_| {
-            r.err(DecodeErrorKind::LengthTooLarge {
-                len: prev as u64,
-                remaining: 0,
-            })
-        })?;
-        b.series.push(s);
-    }
-    let mut prev = 0i64;
-    for _ in 0..n {
-        prev = prev.wrapping_add(r.varint()?);
-        b.timestamps.push(prev);
-    }
-    for _ in 0..n {
-        let u = r.uvarint()?;
-        let v = if u & 1 == 1 {
-            r.f64()?
-        } else {
-            let z = u >> 1;
-            (((z >> 1) as i64) ^ -((z & 1) as i64)) as f64
-        };
-        b.values.push(v);
-    }
-    Ok(b)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,13 +455,17 @@ mod tests {
         {
             batch.push(i as u32 * 3, -5 + i as i64 * 15_000, v);
         }
+        let block = crate::BlockEncoder::default().encode(&batch);
+        let xor = lookout_tsdb::chunk::encode_xor(&[(1000, 1.0), (16_000, 2.5)])
+            .unwrap()
+            .into_bytes();
         vec![
             Frame::Hello {
-                version: 1,
+                version: 2,
                 token: Some("sekret".into()),
             },
             Frame::Hello {
-                version: 1,
+                version: 2,
                 token: None,
             },
             Frame::Subscribe {
@@ -438,11 +475,22 @@ mod tests {
                     MatcherSpec::new("__name__", MatchOp::RegexMatch, "up|x"),
                     MatcherSpec::new("job", MatchOp::NotEqual, ""),
                 ],
+                resume: Some(Resume {
+                    epoch: 77,
+                    seq: 1234,
+                }),
+            },
+            Frame::Subscribe {
+                sub: 3,
+                start: 0,
+                matchers: vec![],
+                resume: None,
             },
             Frame::Unsubscribe { sub: 9 },
             Frame::Welcome {
-                version: 1,
+                version: 2,
                 relay_time: 1_700_000_000_000,
+                epoch: u64::MAX,
             },
             Frame::Refused {
                 reason: "wrong token".into(),
@@ -457,7 +505,21 @@ mod tests {
             Frame::Samples {
                 sub: 1,
                 seq: u64::MAX,
-                batch,
+                prev: 5,
+                block,
+            },
+            Frame::History {
+                sub: 1,
+                seq: 9,
+                chunks: vec![HistoryChunk {
+                    series: 4,
+                    encoding: 1,
+                    bytes: xor,
+                }],
+            },
+            Frame::Resync {
+                sub: 1,
+                reason: "relay restarted".into(),
             },
             Frame::Targets {
                 targets: vec![TargetHealth {
@@ -505,8 +567,8 @@ mod tests {
     #[test]
     fn huge_counts_are_refused_before_allocating() {
         let mut w = Writer::default();
-        w.buf.extend_from_slice(b"LK\x01");
-        w.u8(tag::SAMPLES);
+        w.buf.extend_from_slice(b"LK\x02");
+        w.u8(tag::HISTORY);
         w.uvarint(1);
         w.uvarint(1);
         w.uvarint(u64::MAX / 2);

@@ -2,7 +2,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use lookout_tsdb::{Labels, STALE_NAN_BITS};
-use lookout_wire::{Frame, SampleBatch, SeriesDef};
+use lookout_wire::{BlockDecoder, BlockEncoder, Frame, SampleBatch, SeriesDef};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -34,13 +34,26 @@ fn frames_round_trip_in_the_browser() {
         Frame::Samples {
             sub: 1,
             seq: 7,
-            batch,
+            prev: 6,
+            block: BlockEncoder::default().encode(&batch),
         },
     ];
-    for f in frames {
+    for f in &frames {
         let bytes = f.encode();
         assert_eq!(Frame::decode(&bytes).map(|f| f.encode()), Ok(bytes));
     }
+    let Frame::Samples { block, .. } = &frames[1] else {
+        unreachable!()
+    };
+    let back = BlockDecoder::default()
+        .decode(block)
+        .expect("block decodes");
+    let bits = |b: &SampleBatch| b.values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(
+        (&back.series, &back.timestamps),
+        (&batch.series, &batch.timestamps)
+    );
+    assert_eq!(bits(&back), bits(&batch));
 }
 
 #[wasm_bindgen_test]
@@ -48,7 +61,7 @@ fn hostile_bytes_are_errors_in_the_browser() {
     for bytes in [
         &b""[..],
         b"LK",
-        b"LK\x01\x13\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01",
+        b"LK\x02\x15\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01",
         b"XX\x01\x01",
     ] {
         assert!(Frame::decode(bytes).is_err());

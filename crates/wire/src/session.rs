@@ -1,0 +1,251 @@
+//! The page's side of the protocol without I/O: what to send on each (re)connection, and the
+//! frames from the relay turned into events, with hole detection and resume points.
+//!
+//! The page (`lookout-ui`), `lookout tail` and the tests all drive a [`Session`], so resume and
+//! gap handling live in one place.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::{
+    BlockDecoder, DecodeError, Frame, MatcherSpec, PROTOCOL_VERSION, Resume, SampleBatch,
+    SeriesDef, TargetHealth,
+};
+
+#[derive(Debug)]
+struct ClientSub {
+    matchers: Vec<MatcherSpec>,
+    start: i64,
+    /// The relay batch this subscription is complete up to (on the relay run `epoch`).
+    last_seq: Option<u64>,
+    decoder: BlockDecoder,
+}
+
+/// What a frame from the relay means to the page.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The hello was accepted; `restarted` when this is a different relay run than before.
+    Welcome {
+        relay_time: i64,
+        restarted: bool,
+    },
+    /// The relay refused the connection; retrying without a change will not help.
+    Refused(String),
+    /// Series that later samples of `sub` refer to (numbers valid for this connection).
+    Series {
+        sub: u32,
+        defs: Vec<SeriesDef>,
+    },
+    /// Samples of `sub`, live or history. Samples the page already has may come again.
+    Samples {
+        sub: u32,
+        batch: SampleBatch,
+    },
+    /// The relay could not replay the gap: history follows; the page may show "resynced".
+    Resync {
+        sub: u32,
+        reason: String,
+    },
+    Targets(Vec<TargetHealth>),
+}
+
+/// The stream can no longer be trusted on this connection; reconnect (the session resumes).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// A batch named a predecessor the page never saw.
+    Gap {
+        sub: u32,
+        prev: u64,
+        last: Option<u64>,
+    },
+    /// A frame or sample block did not decode.
+    Decode(DecodeError),
+    /// A history chunk did not decode.
+    BadChunk {
+        sub: u32,
+        series: u32,
+        reason: String,
+    },
+}
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SessionError::Gap { sub, prev, last } => match last {
+                Some(l) => write!(
+                    f,
+                    "subscription {sub}: batch after {prev} arrived but the last one seen was {l}"
+                ),
+                None => write!(
+                    f,
+                    "subscription {sub}: live batch after {prev} arrived before its history"
+                ),
+            },
+            SessionError::Decode(e) => write!(f, "{e}"),
+            SessionError::BadChunk {
+                sub,
+                series,
+                reason,
+            } => write!(
+                f,
+                "subscription {sub}: history chunk of series {series} is corrupt: {reason}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SessionError {}
+
+impl From<DecodeError> for SessionError {
+    fn from(e: DecodeError) -> Self {
+        SessionError::Decode(e)
+    }
+}
+
+/// Subscriptions and resume points across connections to one relay.
+#[derive(Debug, Default)]
+pub struct Session {
+    token: Option<String>,
+    epoch: Option<u64>,
+    subs: BTreeMap<u32, ClientSub>,
+}
+
+impl Session {
+    /// A session that sends `token` in its hello (never in the URL).
+    pub fn new(token: Option<String>) -> Self {
+        Session {
+            token,
+            ..Session::default()
+        }
+    }
+
+    /// Adds a subscription (sent on the next connection); returns its number.
+    pub fn subscribe(&mut self, matchers: Vec<MatcherSpec>, start: i64) -> u32 {
+        let sub = self.subs.keys().next_back().map_or(1, |k| k + 1);
+        self.subs.insert(
+            sub,
+            ClientSub {
+                matchers,
+                start,
+                last_seq: None,
+                decoder: BlockDecoder::default(),
+            },
+        );
+        sub
+    }
+
+    /// Moves every subscription's history start (used only when the relay cannot resume).
+    pub fn set_start(&mut self, start: i64) {
+        for s in self.subs.values_mut() {
+            s.start = start;
+        }
+    }
+
+    /// Where subscription `sub` would resume.
+    pub fn resume_point(&self, sub: u32) -> Option<Resume> {
+        let s = self.subs.get(&sub)?;
+        Some(Resume {
+            epoch: self.epoch?,
+            seq: s.last_seq?,
+        })
+    }
+
+    /// The frames that open a new connection: the hello, then every subscription with its resume
+    /// point. Block decoders start over: the relay's encoders do too.
+    pub fn connect_frames(&mut self) -> Vec<Frame> {
+        let mut out = vec![Frame::Hello {
+            version: PROTOCOL_VERSION,
+            token: self.token.clone(),
+        }];
+        let epoch = self.epoch;
+        for (&sub, s) in &mut self.subs {
+            s.decoder = BlockDecoder::default();
+            out.push(Frame::Subscribe {
+                sub,
+                matchers: s.matchers.clone(),
+                start: s.start,
+                resume: epoch
+                    .zip(s.last_seq)
+                    .map(|(epoch, seq)| Resume { epoch, seq }),
+            });
+        }
+        out
+    }
+
+    /// Interprets one frame from the relay.
+    pub fn apply(&mut self, frame: Frame) -> Result<Option<Event>, SessionError> {
+        Ok(Some(match frame {
+            Frame::Welcome {
+                relay_time, epoch, ..
+            } => {
+                let restarted = self.epoch.is_some_and(|e| e != epoch);
+                self.epoch = Some(epoch);
+                Event::Welcome {
+                    relay_time,
+                    restarted,
+                }
+            }
+            Frame::Refused { reason } => Event::Refused(reason),
+            Frame::Series { sub, defs } => Event::Series { sub, defs },
+            Frame::Targets { targets } => Event::Targets(targets),
+            Frame::Resync { sub, reason } => {
+                if let Some(s) = self.subs.get_mut(&sub) {
+                    s.last_seq = None;
+                }
+                Event::Resync { sub, reason }
+            }
+            Frame::History { sub, seq, chunks } => {
+                let Some(s) = self.subs.get_mut(&sub) else {
+                    return Ok(None);
+                };
+                let mut batch = SampleBatch::default();
+                for c in chunks {
+                    decode_chunk(&c.bytes, c.encoding, c.series, &mut batch).map_err(|reason| {
+                        SessionError::BadChunk {
+                            sub,
+                            series: c.series,
+                            reason,
+                        }
+                    })?;
+                }
+                s.last_seq = Some(s.last_seq.map_or(seq, |l| l.max(seq)));
+                Event::Samples { sub, batch }
+            }
+            Frame::Samples {
+                sub,
+                seq,
+                prev,
+                block,
+            } => {
+                let Some(s) = self.subs.get_mut(&sub) else {
+                    return Ok(None);
+                };
+                match s.last_seq {
+                    Some(last) if prev <= last => {}
+                    last => return Err(SessionError::Gap { sub, prev, last }),
+                }
+                let batch = s.decoder.decode(&block)?;
+                s.last_seq = s.last_seq.map(|l| l.max(seq));
+                Event::Samples { sub, batch }
+            }
+            // Page -> relay frames mean nothing here.
+            _ => return Ok(None),
+        }))
+    }
+}
+
+fn decode_chunk(bytes: &[u8], enc: u8, series: u32, out: &mut SampleBatch) -> Result<(), String> {
+    use lookout_tsdb::chunk::{ChunkIter, ChunkIterator, Encoding};
+    let enc = Encoding::from_u8(enc).map_err(|e| e.to_string())?;
+    let mut it = ChunkIter::new(enc, bytes).map_err(|e| e.to_string())?;
+    while it.next() {
+        let (t, v) = it.at();
+        out.push(series, t, v);
+    }
+    match it.err() {
+        Some(e) => Err(e.to_string()),
+        None => Ok(()),
+    }
+}
