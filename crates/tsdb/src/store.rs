@@ -131,16 +131,7 @@ impl Sealed {
         }
         ts.clear();
         vs.clear();
-        let mut it = ChunkIter::new(self.encoding, &self.bytes)?;
-        while it.next() {
-            let (t, v) = it.at();
-            ts.push(t);
-            vs.push(v);
-        }
-        match it.err() {
-            Some(e) => Err(e.clone()),
-            None => Ok(()),
-        }
+        ChunkIter::new(self.encoding, &self.bytes)?.read_all(ts, vs)
     }
 }
 
@@ -803,13 +794,7 @@ impl SeriesSamples<'_> {
                         }
                         self.ts.clear();
                         self.vs.clear();
-                        let mut it = head.iter();
-                        while it.next() {
-                            let (t, v) = it.at();
-                            self.ts.push(t);
-                            self.vs.push(v);
-                        }
-                        true
+                        head.iter().read_all(&mut self.ts, &mut self.vs).is_ok()
                     }
                     Tail::Group(g, slot) => g.decode_into(slot, &mut self.ts, &mut self.vs).is_ok(),
                 }

@@ -718,6 +718,17 @@ impl ColIter {
     }
 }
 
+impl ColIter {
+    /// Appends every remaining sample to `ts`/`vs`.
+    pub fn read_all(&mut self, ts: &mut Vec<Timestamp>, vs: &mut Vec<f64>) {
+        let n = self.ts.len().min(self.vs.len());
+        let from = self.read.min(n);
+        ts.extend_from_slice(&self.ts[from..n]);
+        vs.extend_from_slice(&self.vs[from..n]);
+        self.read = n.max(self.read);
+    }
+}
+
 impl super::ChunkIterator for ColIter {
     #[inline]
     fn next(&mut self) -> bool {
