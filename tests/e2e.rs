@@ -60,6 +60,62 @@ async fn the_page_shows_a_changed_counter_and_a_stopped_target_as_down() -> anyh
         assert_eq!(drawn, true);
         browser.screenshot(&screenshot_path("counter-42")).await?;
 
+        // Hovering the chart shows a tooltip with the series and its value; dragging zooms.
+        let tooltip = browser
+            .wait_for(
+                Duration::from_secs(5),
+                "a tooltip under the pointer",
+                r#"const p = document.querySelector('[data-expr="e2e_counter_total"] .plot');
+                   const c = p.querySelector('canvas').getBoundingClientRect();
+                   const at = (type, fx) => p.dispatchEvent(new MouseEvent(type, { bubbles: true, clientX: c.left + c.width * fx, clientY: c.top + c.height / 2 }));
+                   // Just inside the plot's right edge (the chart has a 6 px margin): about "now".
+                   p.dispatchEvent(new MouseEvent('mousemove', { bubbles: true, clientX: c.right - 8, clientY: c.top + c.height / 2 }));
+                   const t = p.querySelector('.tooltip');
+                   return t ? t.textContent : null;"#,
+            )
+            .await?;
+        let tooltip = tooltip.as_str().unwrap_or_default();
+        // Near "now" the counter was 1 until a moment ago and 42 since: either is right, depending
+        // on which side of the change the pointer's step falls.
+        assert!(tooltip.contains("e2e_counter_total") && (tooltip.ends_with("}42") || tooltip.ends_with("}1")), "tooltip: {tooltip}");
+        browser.screenshot(&screenshot_path("tooltip")).await?;
+        browser
+            .eval(
+                r#"const p = document.querySelector('[data-expr="e2e_counter_total"] .plot');
+                   const c = p.querySelector('canvas').getBoundingClientRect();
+                   const at = (type, fx) => p.dispatchEvent(new MouseEvent(type, { bubbles: true, clientX: c.left + c.width * fx, clientY: c.top + c.height / 2 }));
+                   at('mousedown', 0.5); at('mousemove', 0.9); at('mouseup', 0.9);
+                   return true;"#,
+            )
+            .await?;
+        let zoomed = browser
+            .wait_for(Duration::from_secs(5), "the zoom to show 'Back to live'", "return document.querySelector('.back-to-live') !== null;")
+            .await?;
+        assert_eq!(zoomed, true, "a drag zooms and offers the way back to live");
+        browser.eval("document.querySelector('.back-to-live').click(); return true;").await?;
+
+        // A query with an error is underlined at the parser's range, with its message.
+        browser
+            .eval(
+                r#"const i = document.querySelector('.query-bar input');
+                   i.value = 'sum(rate(e2e_counter_total[1m])) by';
+                   i.dispatchEvent(new Event('input', { bubbles: true }));
+                   return true;"#,
+            )
+            .await?;
+        let underlined = browser
+            .wait_for(
+                Duration::from_secs(5),
+                "the parse error to be underlined",
+                r#"const m = document.querySelector('.query-mirror mark.parse-error');
+                   const p = document.querySelector('.query-problems li');
+                   return m && p ? [m.textContent, p.textContent] : null;"#,
+            )
+            .await?;
+        let message = underlined[1].as_str().unwrap_or_default();
+        assert!(message.contains("unexpected end of input"), "{underlined}");
+        browser.screenshot(&screenshot_path("query-error")).await?;
+
         let instance = target.addr.to_string();
         let health = format!(r#"const t = document.querySelector('[data-instance="{instance}"]'); return t ? t.dataset.health : null;"#);
         assert_eq!(browser.eval(&health).await?, "up");

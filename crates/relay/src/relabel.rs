@@ -369,6 +369,7 @@ fn md5(input: &[u8]) -> [u8; 16] {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

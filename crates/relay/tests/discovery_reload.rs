@@ -175,3 +175,21 @@ async fn dropped_targets_are_listed_with_their_discovered_labels() {
     );
     assert_eq!(active_instances(&v, "d"), vec![a.to_string()]);
 }
+
+#[tokio::test]
+async fn dns_sd_a_records_give_address_and_name() {
+    let a = target("dns 1\n").await;
+    let dir = TempDir::new("dnssd");
+    let relay = relay_with(
+        &dir,
+        &format!(
+            "global:\n  scrape_interval: 200ms\n  scrape_timeout: 200ms\nscrape_configs:\n  - job_name: dns\n    dns_sd_configs:\n      - names: [localhost]\n        type: A\n        port: {}\n    relabel_configs:\n      - source_labels: [__meta_dns_name]\n        target_label: dns_name\n",
+            a.port()
+        ),
+    )
+    .await;
+    let t = scraped_target(&relay, "dns").await;
+    assert_eq!(t["health"], "up", "{t}");
+    assert_eq!(t["labels"]["instance"], a.to_string());
+    assert_eq!(t["labels"]["dns_name"], "localhost");
+}

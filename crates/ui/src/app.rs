@@ -4,14 +4,21 @@ use leptos::prelude::*;
 use lookout_tsdb::MatchOp;
 use lookout_wire::MatcherSpec;
 
-use crate::components::{StatusBar, TargetsPanel, TimeSeriesPanel};
+use crate::components::theme_toggle::apply_stored_theme;
+use crate::components::time_picker::parse_from;
+use crate::components::{
+    QueryBar, StatPanel, StatusBar, TargetsPanel, ThemeToggle, TimePicker, TimeSeriesPanel,
+};
 use crate::connection::{ConnState, Connection, Handlers, default_relay_url};
 use crate::dashboard::{self, Dashboard, PanelKind};
 use crate::data::PageData;
 use crate::query::PanelQuery;
 
-/// How much history a panel shows, ms.
-const RANGE_MS: i64 = 15 * 60 * 1000;
+/// How much history panels show unless the URL says otherwise (`from=now-1h`), ms.
+const DEFAULT_RANGE_MS: i64 = 15 * 60 * 1000;
+/// How much history to ask the relay for on the first connection: the longest range the picker
+/// offers (the relay sends what its window holds).
+const HISTORY_MS: i64 = 24 * 3_600_000;
 /// The finest query step: finer only repeats samples.
 const MIN_STEP_MS: i64 = 1000;
 
@@ -19,24 +26,61 @@ fn params() -> Option<web_sys::UrlSearchParams> {
     web_sys::UrlSearchParams::new_with_str(&window().location().search().unwrap_or_default()).ok()
 }
 
+/// Changes the URL's query parameters and loads the page they describe.
+pub fn navigate_with(change: impl FnOnce(&web_sys::UrlSearchParams)) {
+    if let Some(p) = params() {
+        change(&p);
+        let _ = window().location().set_search(&String::from(p.to_string()));
+    }
+}
+
+/// Changes the URL's query parameters in place (no reload), so a copied link keeps the view.
+pub fn replace_url_with(change: impl FnOnce(&web_sys::UrlSearchParams)) {
+    let (Some(p), Ok(history)) = (params(), window().history()) else {
+        return;
+    };
+    change(&p);
+    let url = format!(
+        "{}?{}",
+        window().location().pathname().unwrap_or_default(),
+        String::from(p.to_string())
+    );
+    let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+}
+
 /// The relay to connect to: `?relay=ws://...` or the one that served the page.
 fn relay_url() -> String {
-    params().and_then(|p| p.get("relay")).unwrap_or_else(default_relay_url)
+    params()
+        .and_then(|p| p.get("relay"))
+        .unwrap_or_else(default_relay_url)
 }
 
 /// `?expr=...` (repeatable) shows those queries; otherwise the services overview.
 fn initial_dashboard() -> Dashboard {
     let exprs: Vec<String> = params()
-        .map(|p| p.get_all("expr").iter().filter_map(|v| v.as_string()).filter(|s| !s.trim().is_empty()).collect())
+        .map(|p| {
+            p.get_all("expr")
+                .iter()
+                .filter_map(|v| v.as_string())
+                .filter(|s| !s.trim().is_empty())
+                .collect()
+        })
         .unwrap_or_default();
-    if exprs.is_empty() { dashboard::services_overview() } else { dashboard::from_queries(&exprs) }
+    if exprs.is_empty() {
+        dashboard::services_overview()
+    } else {
+        dashboard::from_queries(&exprs)
+    }
 }
 
 /// What to ask the relay for: the selectors of every panel's query, plus `up` for the targets.
 fn subscriptions(d: &Dashboard) -> Vec<Vec<MatcherSpec>> {
     let mut subs = vec![vec![MatcherSpec::new("__name__", MatchOp::Equal, "up")]];
     for p in &d.panels {
-        for s in PanelQuery::parse(&p.expr).map(|q| q.subscriptions()).unwrap_or_default() {
+        for s in PanelQuery::parse(&p.expr)
+            .map(|q| q.subscriptions())
+            .unwrap_or_default()
+        {
             if !subs.contains(&s) {
                 subs.push(s);
             }
@@ -52,6 +96,13 @@ pub fn App() -> impl IntoView {
     let (state, set_state) = signal(ConnState::Connecting);
     let (now, set_now) = signal(js_sys::Date::now() as i64);
     let dash = initial_dashboard();
+    apply_stored_theme();
+    let range_ms = RwSignal::new(
+        params()
+            .and_then(|p| p.get("from"))
+            .and_then(|f| parse_from(&f))
+            .unwrap_or(DEFAULT_RANGE_MS),
+    );
 
     let connection = Connection::open(
         relay_url(),
@@ -68,7 +119,7 @@ pub fn App() -> impl IntoView {
                 data.try_update_value(|d| {
                     d.reset_refs();
                     // Ask for history from the newest sample we hold: the store ignores repeats.
-                    d.newest.unwrap_or(js_sys::Date::now() as i64 - RANGE_MS)
+                    d.newest.unwrap_or(js_sys::Date::now() as i64 - HISTORY_MS)
                 })
                 .unwrap_or(0)
             }),
@@ -77,9 +128,15 @@ pub fn App() -> impl IntoView {
     // The connection lives as long as the app.
     StoredValue::new_local(connection);
 
-    let range = Signal::derive(move || {
-        let end = now.get();
-        (end - RANGE_MS, end)
+    // A drag on any chart zooms every panel to that range and pauses live following.
+    let zoom = RwSignal::new(None::<(i64, i64)>);
+    let hover = RwSignal::new(None::<i64>);
+    let range = Signal::derive(move || match zoom.get() {
+        Some(r) => r,
+        None => {
+            let end = now.get();
+            (end - range_ms.get(), end)
+        }
     });
     let targets = Signal::derive(move || {
         version.track();
@@ -100,8 +157,9 @@ pub fn App() -> impl IntoView {
         .cloned()
         .map(|p| match p.kind {
             PanelKind::Targets => view! { <TargetsPanel targets=targets /> }.into_any(),
+            PanelKind::Stat => view! { <StatPanel panel=p data=data version=version range=range min_step=MIN_STEP_MS /> }.into_any(),
             PanelKind::TimeSeries => {
-                view! { <TimeSeriesPanel panel=p data=data version=version range=range min_step=MIN_STEP_MS /> }.into_any()
+                view! { <TimeSeriesPanel panel=p data=data version=version range=range min_step=MIN_STEP_MS hover=hover zoom=zoom /> }.into_any()
             }
         })
         .collect_view();
@@ -110,6 +168,14 @@ pub fn App() -> impl IntoView {
         <header class="topbar">
             <h1>"Lookout"</h1>
             <span class="dashboard-title">{dash.title.clone()}</span>
+            <QueryBar />
+            <TimePicker range_ms=range_ms />
+            <Show when=move || zoom.get().is_some()>
+                <button class="back-to-live" type="button" on:click=move |_| zoom.set(None) title="Leave the zoomed range and follow now">
+                    "Back to live"
+                </button>
+            </Show>
+            <ThemeToggle />
             <StatusBar state=state newest=newest samples=samples />
         </header>
         <main class="grid">{panels}</main>

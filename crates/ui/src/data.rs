@@ -18,6 +18,17 @@ impl SeriesView {
     pub fn last(&self) -> Option<f64> {
         self.points.last().map(|p| p.1)
     }
+
+    /// The point nearest to `t` within `max_distance` ms, for tooltips.
+    pub fn nearest(&self, t: i64, max_distance: i64) -> Option<(i64, f64)> {
+        let i = self.points.partition_point(|p| p.0 < t);
+        [i.checked_sub(1), Some(i)]
+            .into_iter()
+            .flatten()
+            .filter_map(|i| self.points.get(i).copied())
+            .filter(|p| (p.0 - t).abs() <= max_distance)
+            .min_by_key(|p| (p.0 - t).abs())
+    }
 }
 
 /// The store and the mapping from the relay's series numbers to the store's.
@@ -120,6 +131,17 @@ mod tests {
 
     fn up(instance: &str) -> Labels {
         Labels::new([("__name__", "up"), ("job", "api"), ("instance", instance)])
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn nearest_point_for_tooltips() {
+        let s = SeriesView {
+            labels: Labels::default(),
+            points: vec![(0, 1.0), (10, 2.0), (30, 3.0)],
+        };
+        assert_eq!(s.nearest(12, 5), Some((10, 2.0)));
+        assert_eq!(s.nearest(21, 10), Some((30, 3.0)));
+        assert_eq!(s.nearest(100, 10), None);
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test]

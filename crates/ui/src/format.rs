@@ -64,7 +64,13 @@ pub fn value(v: f64, unit: Unit) -> String {
         Unit::Cores => format!("{} cores", si(v)),
         Unit::PercentUnit => {
             let p = v * 100.0;
-            let digits = if p.abs() >= 10.0 { 1 } else if p.abs() >= 1.0 { 2 } else { 3 };
+            let digits = if p.abs() >= 10.0 {
+                1
+            } else if p.abs() >= 1.0 {
+                2
+            } else {
+                3
+            };
             format!("{}%", trim(format!("{p:.digits$}")))
         }
         Unit::Bytes => {
@@ -98,7 +104,11 @@ pub fn value(v: f64, unit: Unit) -> String {
 }
 
 fn trim(s: String) -> String {
-    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_owned() } else { s }
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        s
+    }
 }
 
 /// `HH:MM:SS` of a timestamp (ms), in UTC shifted by `offset_minutes` (the page's local offset).

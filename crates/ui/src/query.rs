@@ -7,6 +7,34 @@ use lookout_wire::MatcherSpec;
 
 use crate::data::SeriesView;
 
+/// One problem the parser found, with the byte range to underline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub start: usize,
+    pub end: usize,
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+}
+
+/// Every parse problem of `text` (none when it parses), for the editor to underline.
+pub fn check(text: &str) -> Vec<Problem> {
+    match lookout_promql::parse(text) {
+        Ok(_) => Vec::new(),
+        Err(errs) => errs
+            .0
+            .into_iter()
+            .map(|e| Problem {
+                start: e.span.start,
+                end: e.span.end,
+                line: e.line,
+                col: e.col,
+                message: e.message,
+            })
+            .collect(),
+    }
+}
+
 /// A parsed PromQL query.
 #[derive(Debug, Clone)]
 pub struct PanelQuery {
@@ -16,7 +44,9 @@ pub struct PanelQuery {
 impl PanelQuery {
     /// Parses `text`; the error carries the parser's messages.
     pub fn parse(text: &str) -> Result<PanelQuery, String> {
-        lookout_promql::parse(text).map(|expr| PanelQuery { expr }).map_err(|e| e.to_string())
+        lookout_promql::parse(text)
+            .map(|expr| PanelQuery { expr })
+            .map_err(|e| e.to_string())
     }
 
     /// The selectors the query reads, as subscriptions: the page asks the relay only for these.
@@ -38,15 +68,41 @@ impl PanelQuery {
 
     /// Evaluates over `[start, end]` with about one point per `width / 2` pixels, never finer
     /// than `min_step` (the scrape interval: finer steps only repeat samples).
-    pub fn evaluate(&self, store: &Store, start: i64, end: i64, width: u32, min_step: i64) -> Result<Vec<SeriesView>, String> {
-        let step = ((end - start) / i64::from(width.max(2) / 2)).max(min_step).max(1);
+    pub fn evaluate(
+        &self,
+        store: &Store,
+        start: i64,
+        end: i64,
+        width: u32,
+        min_step: i64,
+    ) -> Result<Vec<SeriesView>, String> {
+        let step = ((end - start) / i64::from(width.max(2) / 2))
+            .max(min_step)
+            .max(1);
         // Align to the step so points do not shimmer as time moves on.
         let (start, end) = (start - start.rem_euclid(step), end - end.rem_euclid(step));
-        let res = Engine::default().range(store, &self.expr, start, end, step).map_err(|e| e.to_string())?;
+        let res = Engine::default()
+            .range(store, &self.expr, start, end, step)
+            .map_err(|e| e.to_string())?;
         Ok(match res.value {
-            Value::Matrix(series) => series.into_iter().map(|s| SeriesView { labels: s.labels, points: s.points }).collect(),
-            Value::Vector(v) => v.into_iter().map(|s| SeriesView { labels: s.labels, points: vec![(s.t, s.v)] }).collect(),
-            Value::Scalar { t, v } => vec![SeriesView { labels: Default::default(), points: vec![(t, v)] }],
+            Value::Matrix(series) => series
+                .into_iter()
+                .map(|s| SeriesView {
+                    labels: s.labels,
+                    points: s.points,
+                })
+                .collect(),
+            Value::Vector(v) => v
+                .into_iter()
+                .map(|s| SeriesView {
+                    labels: s.labels,
+                    points: vec![(s.t, s.v)],
+                })
+                .collect(),
+            Value::Scalar { t, v } => vec![SeriesView {
+                labels: Default::default(),
+                points: vec![(t, v)],
+            }],
             Value::String { .. } => Vec::new(),
         })
     }
@@ -60,11 +116,27 @@ mod tests {
 
     #[wasm_bindgen_test]
     fn selectors_become_deduplicated_subscriptions() {
-        let q = PanelQuery::parse("sum(rate(x{a=\"1\"}[1m])) / sum(rate(x{a=\"1\"}[5m])) + on() y").unwrap();
+        let q = PanelQuery::parse("sum(rate(x{a=\"1\"}[1m])) / sum(rate(x{a=\"1\"}[5m])) + on() y")
+            .unwrap();
         let subs = q.subscriptions();
         assert_eq!(subs.len(), 2, "{subs:?}");
         assert!(subs[0].contains(&MatcherSpec::new("a", MatchOp::Equal, "1")));
-        assert!(PanelQuery::parse("sum(").unwrap_err().contains("unexpected"));
+        // Prometheus's own words for it.
+        let err = PanelQuery::parse("sum(").unwrap_err();
+        assert!(err.contains("unclosed left parenthesis"), "{err}");
+    }
+
+    #[wasm_bindgen_test]
+    fn problems_carry_the_range_to_underline() {
+        assert!(check("rate(x[5m])").is_empty());
+        let p = check("sum(rate(x[5m]) by");
+        assert!(!p.is_empty());
+        assert!(
+            p[0].start <= p[0].end && p[0].end <= "sum(rate(x[5m]) by".len(),
+            "{p:?}"
+        );
+        let p = check("x{a=\"b\"} + on(");
+        assert!(!p.is_empty() && !p[0].message.is_empty());
     }
 
     #[wasm_bindgen_test]
@@ -77,6 +149,10 @@ mod tests {
         let q = PanelQuery::parse("rate(c_total[1m])").unwrap();
         let out = q.evaluate(&store, 300_000, 600_000, 100, 15_000).unwrap();
         assert_eq!(out.len(), 1);
-        assert!(out[0].points.iter().all(|p| (p.1 - 2.0).abs() < 1e-9), "{:?}", out[0].points);
+        assert!(
+            out[0].points.iter().all(|p| (p.1 - 2.0).abs() < 1e-9),
+            "{:?}",
+            out[0].points
+        );
     }
 }

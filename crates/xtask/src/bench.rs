@@ -11,13 +11,15 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
-pub const AREAS: &[&str] = &["size", "store", "promql"];
+pub const AREAS: &[&str] = &["size", "store", "promql", "scrape", "stream"];
 
 pub fn run(root: &Path, area: &str, extra: &[String]) -> anyhow::Result<()> {
     let rows = match area {
         "size" => size(root)?,
         "store" => example(root, "lookout-tsdb", "bench_store", extra)?,
         "promql" => example(root, "lookout-promql", "bench_promql", extra)?,
+        "scrape" => example(root, "lookout-relay", "bench_scrape", extra)?,
+        "stream" => example(root, "lookout-relay", "bench_stream", extra)?,
         other => bail!("unknown bench area {other:?}; areas: {}", AREAS.join(", ")),
     };
     print_table(area, &rows);

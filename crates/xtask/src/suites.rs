@@ -11,9 +11,21 @@ use crate::tools::ToolEnv;
 
 /// The conformance files the engine must pass without a failure (issue #4).
 const PROMQL_TARGET_FILES: &[&str] = &[
-    "aggregators", "at_modifier", "collision", "functions", "histograms", "limit", "literals",
-    "name_label_dropping", "operators", "range_queries", "selectors", "staleness", "subquery",
-    "trig_functions", "duration_expression",
+    "aggregators",
+    "at_modifier",
+    "collision",
+    "functions",
+    "histograms",
+    "limit",
+    "literals",
+    "name_label_dropping",
+    "operators",
+    "range_queries",
+    "selectors",
+    "staleness",
+    "subquery",
+    "trig_functions",
+    "duration_expression",
 ];
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -161,29 +173,73 @@ pub fn run_all(root: &Path, env: &ToolEnv) -> anyhow::Result<()> {
     // PromQL conformance on Prometheus's own test scripts, when the shared folder is present.
     // The files of the engine's target (issue #4) count; the others — experimental syntax and
     // native histograms, not supported yet — run as a report so their numbers stay visible.
-    let testdata = root.join("..").join("shared").join("promql").join("testdata");
+    let testdata = root
+        .join("..")
+        .join("shared")
+        .join("promql")
+        .join("testdata");
     if testdata.is_dir() && root.join("crates/promql/src/bin/promqltest.rs").exists() {
         let mut counted = Vec::new();
         let mut reported = Vec::new();
-        let mut files: Vec<_> = std::fs::read_dir(&testdata)?.filter_map(Result::ok).map(|e| e.path()).collect();
+        let mut files: Vec<_> = std::fs::read_dir(&testdata)?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .collect();
         files.sort();
-        for f in files.into_iter().filter(|f| f.extension().is_some_and(|e| e == "test")) {
-            let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
-            if PROMQL_TARGET_FILES.contains(&stem.as_str()) { counted.push(f) } else { reported.push(f) }
+        for f in files
+            .into_iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "test"))
+        {
+            let stem = f
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            if PROMQL_TARGET_FILES.contains(&stem.as_str()) {
+                counted.push(f)
+            } else {
+                reported.push(f)
+            }
         }
         let promqltest = |files: &[std::path::PathBuf]| {
             let mut c = crate::cargo();
-            c.args(["run", "--release", "-p", "lookout-promql", "--bin", "promqltest", "--"]).args(files);
+            c.args([
+                "run",
+                "--release",
+                "-p",
+                "lookout-promql",
+                "--bin",
+                "promqltest",
+                "--",
+            ])
+            .args(files);
             c
         };
-        add(run_suite("PromQL conformance (promqltest, target files)", &mut promqltest(&counted), parse_promqltest)?);
+        add(run_suite(
+            "PromQL conformance (promqltest, target files)",
+            &mut promqltest(&counted),
+            parse_promqltest,
+        )?);
         if !reported.is_empty() {
-            let names: Vec<_> = reported.iter().filter_map(|f| f.file_name()?.to_str()).collect();
-            let report = run_suite(&format!("PromQL conformance, report only ({})", names.join(", ")), &mut promqltest(&reported), parse_promqltest)?;
-            eprintln!("xtask: (report only, not counted: {} passed, {} failed)", report.passed, report.failed);
+            let names: Vec<_> = reported
+                .iter()
+                .filter_map(|f| f.file_name()?.to_str())
+                .collect();
+            let report = run_suite(
+                &format!("PromQL conformance, report only ({})", names.join(", ")),
+                &mut promqltest(&reported),
+                parse_promqltest,
+            )?;
+            eprintln!(
+                "xtask: (report only, not counted: {} passed, {} failed)",
+                report.passed, report.failed
+            );
         }
     } else {
-        eprintln!("\nxtask: PromQL conformance not run: {} or the promqltest runner is missing", testdata.display());
+        eprintln!(
+            "\nxtask: PromQL conformance not run: {} or the promqltest runner is missing",
+            testdata.display()
+        );
     }
 
     // End to end: relay + real targets + the built page in headless Chromium.

@@ -1,7 +1,7 @@
 //! Installs what the build and the tests need, when missing, with pinned versions:
 //! the wasm32 target, trunk 0.21, wasm-bindgen-cli at the version in Cargo.lock, a wasm-opt
 //! that works (npm binaryen@132; Debian's 108 silently breaks wasm-bindgen output), and for
-//! tests Debian's chromium and chromium-driver.
+//! tests Debian's chromium, chromium-driver, prometheus and prometheus-node-exporter.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -139,39 +139,31 @@ pub fn ensure(root: &Path, browser: bool) -> anyhow::Result<ToolEnv> {
 
     let mut chromedriver = None;
     if browser {
-        let have = |p: &str| Path::new(p).exists();
-        if !have("/usr/bin/chromium") || !have("/usr/bin/chromedriver") {
-            say("installing Debian's chromium and chromium-driver");
+        // Real peers for the tests: the browser and its driver, and Prometheus and its node
+        // exporter (a real target to scrape, a reference engine to compare with).
+        let wanted = [
+            ("/usr/bin/chromium", "chromium"),
+            ("/usr/bin/chromedriver", "chromium-driver"),
+            ("/usr/bin/prometheus", "prometheus"),
+            ("/usr/bin/prometheus-node-exporter", "prometheus-node-exporter"),
+        ];
+        let missing: Vec<&str> = wanted.iter().filter(|(path, _)| !Path::new(path).exists()).map(|(_, pkg)| *pkg).collect();
+        if !missing.is_empty() {
+            say(&format!("installing Debian's {}", missing.join(", ")));
             let sudo = output("id", &["-u"]).is_some_and(|u| u.trim() != "0");
             let apt = |args: &[&str]| {
-                let mut c = if sudo {
-                    Command::new("sudo")
-                } else {
-                    Command::new("apt-get")
-                };
+                let mut c = if sudo { Command::new("sudo") } else { Command::new("apt-get") };
                 if sudo {
                     c.arg("apt-get");
                 }
                 c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
                 status(&mut c)
             };
-            if apt(&[
-                "install",
-                "-y",
-                "--no-install-recommends",
-                "chromium",
-                "chromium-driver",
-            ])
-            .is_err()
-            {
+            let mut install = vec!["install", "-y", "--no-install-recommends"];
+            install.extend(&missing);
+            if apt(&install).is_err() {
                 apt(&["update"])?;
-                apt(&[
-                    "install",
-                    "-y",
-                    "--no-install-recommends",
-                    "chromium",
-                    "chromium-driver",
-                ])?;
+                apt(&install)?;
             }
         }
         chromedriver = Some(PathBuf::from("/usr/bin/chromedriver"));

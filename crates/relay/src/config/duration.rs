@@ -155,6 +155,7 @@ pub(crate) mod serde_opt_bytes {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -53,8 +53,9 @@ pub struct GlobalConfig {
     /// How often to scrape targets by default. Default `1m`.
     #[serde(with = "duration::serde_duration")]
     pub scrape_interval: Duration,
-    /// How long a scrape may take by default. Default `10s`.
-    #[serde(with = "duration::serde_duration")]
+    /// How long a scrape may take by default. Default `10s`, or the interval when that is
+    /// shorter.
+    #[serde(default = "zero", with = "duration::serde_duration")]
     pub scrape_timeout: Duration,
     /// Accepted for compatibility; the relay evaluates no rules.
     #[serde(with = "duration::serde_duration")]
@@ -202,6 +203,10 @@ pub struct ScrapeConfig {
     follow_redirects: Option<IgnoredAny>,
     #[serde(default)]
     enable_http2: Option<IgnoredAny>,
+}
+
+fn zero() -> Duration {
+    Duration::ZERO
 }
 
 fn default_metrics_path() -> String {
@@ -466,6 +471,14 @@ impl Config {
         } else {
             serde_yaml_ng::from_str(text).map_err(|e| yaml_error(&e))?
         };
+        let mut config = config;
+        // An unset global timeout is 10s, or the interval when that is shorter (Prometheus).
+        let g = &mut config.global;
+        if g.scrape_timeout.is_zero() {
+            g.scrape_timeout = GlobalConfig::default()
+                .scrape_timeout
+                .min(g.scrape_interval);
+        }
         config.validate(text)?;
         Ok(config)
     }

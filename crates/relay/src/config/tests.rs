@@ -1,4 +1,5 @@
 //! Config parsing: Prometheus's defaults, errors with line and field, unsupported sections named.
+#![allow(clippy::unwrap_used)]
 
 use super::*;
 
@@ -47,6 +48,15 @@ fn a_prometheus_file_parses_with_its_defaults() {
         c.unsupported(),
         vec!["rule_files", "scrape_configs[node].kubernetes_sd_configs"]
     );
+}
+
+#[test]
+fn an_unset_global_timeout_follows_a_short_interval() {
+    let c = Config::parse("global:\n  scrape_interval: 2s\n").unwrap();
+    assert_eq!(c.global.scrape_timeout, Duration::from_secs(2));
+    let c = Config::parse("global:\n  scrape_interval: 2m\n").unwrap();
+    assert_eq!(c.global.scrape_timeout, Duration::from_secs(10));
+    assert!(Config::parse("global:\n  scrape_interval: 2s\n  scrape_timeout: 3s\n").is_err());
 }
 
 #[test]

@@ -343,6 +343,7 @@ async fn poll_dns(sd: DnsSdConfig, send: impl Fn(Vec<TargetGroup>)) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

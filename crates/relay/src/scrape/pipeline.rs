@@ -110,9 +110,31 @@ impl std::error::Error for ScrapeError {}
 /// Label sets of the series text seen in the last scrape (`name{labels}` as written), so a
 /// steady target costs a hash lookup per sample instead of building labels again. `None`:
 /// dropped by metric relabeling.
+///
+/// Keys are 128 bits of two independently keyed SipHashes of the text rather than the text
+/// itself: a thousand targets of a thousand series would otherwise hold ~60 MB of copies of
+/// what the store already has. Random keys mean a target cannot aim for a collision, and an
+/// accidental one among a million series has a chance around 1e-27.
+///
+/// Entries live in one vector sorted by key (40 bytes each, binary-searched) rather than a hash
+/// table, whose load factor would double that for a thousand-series target.
 #[derive(Debug, Default)]
 pub struct SeriesCache {
-    entries: HashMap<Box<str>, Option<Labels>>,
+    entries: Vec<CacheEntry>,
+    /// Series first seen in the current scrape, merged into `entries` at its end.
+    fresh: HashMap<(u64, u64), Option<Labels>>,
+    keys: Option<(
+        std::collections::hash_map::RandomState,
+        std::collections::hash_map::RandomState,
+    )>,
+    scrape: u32,
+}
+
+#[derive(Debug)]
+struct CacheEntry {
+    key: (u64, u64),
+    labels: Option<Labels>,
+    seen: u32,
 }
 
 impl SeriesCache {
@@ -122,6 +144,31 @@ impl SeriesCache {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    fn key(&mut self, series: &str) -> (u64, u64) {
+        use std::hash::BuildHasher;
+        let (a, b) = self.keys.get_or_insert_with(Default::default);
+        (a.hash_one(series), b.hash_one(series))
+    }
+
+    /// Ends a scrape: merges new series in, forgets those not seen.
+    fn finish(&mut self, seen_all: bool) {
+        let scrape = self.scrape;
+        if !seen_all {
+            self.entries.retain(|e| e.seen == scrape);
+        }
+        if !self.fresh.is_empty() {
+            self.entries
+                .extend(self.fresh.drain().map(|(key, labels)| CacheEntry {
+                    key,
+                    labels,
+                    seen: scrape,
+                }));
+            self.entries.sort_unstable_by_key(|e| e.key);
+            self.entries.shrink_to_fit();
+            self.fresh = HashMap::new();
+        }
     }
 }
 
@@ -148,40 +195,56 @@ pub fn process(
         Parser::new(body)
     };
     let mut out = Scraped::default();
-    let mut next: HashMap<Box<str>, Option<Labels>> = HashMap::with_capacity(cache.len());
-    for entry in parser {
-        let s = match entry.map_err(ScrapeError::Parse)? {
-            Entry::Sample(s) => s,
-            _ => continue,
-        };
-        out.scraped += 1;
-        let labels = match cache.entries.remove_entry(s.series) {
-            Some((k, v)) => {
-                let r = v.clone();
-                next.insert(k, v);
-                r
-            }
-            None => match next.get(s.series) {
-                Some(v) => v.clone(),
-                None => {
-                    let l = build_labels(s.name, &s.labels, target_labels, rules)?;
-                    next.insert(s.series.into(), l.clone());
-                    l
+    cache.scrape = cache.scrape.wrapping_add(1);
+    let scrape = cache.scrape;
+    let mut seen = 0usize;
+    let result = (|| {
+        for entry in parser {
+            let s = match entry.map_err(ScrapeError::Parse)? {
+                Entry::Sample(s) => s,
+                _ => continue,
+            };
+            out.scraped += 1;
+            let key = cache.key(s.series);
+            let labels = match cache.entries.binary_search_by_key(&key, |e| e.key) {
+                Ok(i) => {
+                    let e = &mut cache.entries[i];
+                    if e.seen != scrape {
+                        e.seen = scrape;
+                        seen += 1;
+                    }
+                    e.labels.clone()
                 }
-            },
-        };
-        let Some(labels) = labels else { continue };
-        if rules.limits.sample_limit > 0 && out.samples.len() as u64 >= rules.limits.sample_limit {
-            return Err(ScrapeError::SampleLimit);
+                Err(_) => match cache.fresh.get(&key) {
+                    Some(l) => l.clone(),
+                    None => {
+                        let l = build_labels(s.name, &s.labels, target_labels, rules)?;
+                        cache.fresh.insert(key, l.clone());
+                        l
+                    }
+                },
+            };
+            let Some(labels) = labels else { continue };
+            if rules.limits.sample_limit > 0
+                && out.samples.len() as u64 >= rules.limits.sample_limit
+            {
+                return Err(ScrapeError::SampleLimit);
+            }
+            let ts = if rules.honor_timestamps {
+                s.timestamp
+            } else {
+                None
+            };
+            out.samples.push((labels, ts, s.value));
         }
-        let ts = if rules.honor_timestamps {
-            s.timestamp
-        } else {
-            None
-        };
-        out.samples.push((labels, ts, s.value));
+        Ok(())
+    })();
+    if result.is_err() {
+        // A failed scrape keeps the cache as it was: the target usually recovers as it was.
+        cache.fresh.clear();
+        return result.map(|()| out);
     }
-    cache.entries = next;
+    cache.finish(seen == cache.entries.len());
     Ok(out)
 }
 
@@ -259,6 +322,7 @@ fn build_labels(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

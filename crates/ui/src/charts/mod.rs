@@ -2,4 +2,5 @@
 
 pub mod decimate;
 pub mod palette;
+pub mod sparkline;
 pub mod timeseries;
