@@ -242,21 +242,22 @@ pub fn run_all(root: &Path, env: &ToolEnv) -> anyhow::Result<()> {
         );
     }
 
-    // End to end: relay + real targets + the built page in headless Chromium.
+    // End to end: relay + real targets + the built page in headless Chromium. Every
+    // tests/e2e*.rs target (feature `browser`) runs here, once.
     let mut e2e = crate::cargo();
-    e2e.args([
-        "test",
-        "-p",
-        "lookout-tests",
-        "--features",
-        "browser",
-        "--test",
-        "e2e",
-        "--",
-        "--test-threads=1",
-    ])
-    .env("LOOKOUT_DIST", root.join("dist"))
-    .env("CHROMEDRIVER", &chromedriver);
+    e2e.args(["test", "-p", "lookout-tests", "--features", "browser"]);
+    let mut e2e_files: Vec<String> = std::fs::read_dir(root.join("tests"))?
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.starts_with("e2e") && n.ends_with(".rs"))
+        .collect();
+    e2e_files.sort();
+    for f in &e2e_files {
+        e2e.args(["--test", f.trim_end_matches(".rs")]);
+    }
+    e2e.args(["--", "--test-threads=1"])
+        .env("LOOKOUT_DIST", root.join("dist"))
+        .env("CHROMEDRIVER", &chromedriver);
     add(run_suite(
         "end-to-end tests (relay + headless Chromium)",
         &mut e2e,
