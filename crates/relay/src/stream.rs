@@ -112,8 +112,12 @@ pub(crate) async fn upgrade(ws: WebSocketUpgrade, headers: HeaderMap, hub: Arc<H
         return (StatusCode::FORBIDDEN, format!("{why}\n")).into_response();
     }
     let limit = hub.stream.max_message_bytes;
+    // A page sends a few small frames: a small read buffer (tungstenite's default is 128 KiB)
+    // keeps a thousand idle connections cheap. Frames are written through, not batched.
     ws.max_message_size(limit)
         .max_frame_size(limit)
+        .read_buffer_size(limit.min(8 << 10))
+        .write_buffer_size(0)
         .on_upgrade(move |socket| serve(socket, hub))
 }
 
