@@ -146,10 +146,11 @@ impl Client {
                             anyhow::bail!("sample for series {r} before its definition");
                         };
                         let series = self.samples.entry(name.clone()).or_default();
-                        if let Some(old) = series.insert(t, v.to_bits()) {
-                            if old != v.to_bits() {
-                                self.conflicts += 1;
-                            }
+                        if series
+                            .insert(t, v.to_bits())
+                            .is_some_and(|old| old != v.to_bits())
+                        {
+                            self.conflicts += 1;
                         }
                         self.arrival_lag_ms.push(now - t);
                     }

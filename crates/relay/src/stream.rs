@@ -574,6 +574,8 @@ fn label(labels: &[(String, String)], name: &str) -> String {
         .unwrap_or_default()
 }
 
+// The fields of one Subscribe frame plus the connection's state: a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 async fn subscribe(
     hub: &Arc<Hub>,
     out: &Outbox,
