@@ -191,8 +191,10 @@ impl Session {
             Frame::Series { sub, defs } => Event::Series { sub, defs },
             Frame::Targets { targets } => Event::Targets(targets),
             Frame::Resync { sub, reason } => {
+                // The relay starts the subscription over: its block coder too.
                 if let Some(s) = self.subs.get_mut(&sub) {
                     s.last_seq = None;
+                    s.decoder = BlockDecoder::default();
                 }
                 Event::Resync { sub, reason }
             }
