@@ -15,6 +15,8 @@ pub struct Browser {
     http: reqwest::Client,
     base: String,
     driver: tokio::process::Child,
+    /// The session's own browser profile, removed on close.
+    profile: std::path::PathBuf,
 }
 
 const CHROME_ARGS: &[&str] = &[
@@ -64,28 +66,44 @@ impl Browser {
             }
         })
         .await?;
-        let profile = std::env::temp_dir().join(format!("lookout-chrome-{port}"));
-        let mut args: Vec<String> = CHROME_ARGS.iter().map(|s| (*s).to_owned()).collect();
-        args.push(format!("--user-data-dir={}", profile.display()));
-        let caps = json!({ "capabilities": { "alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": { "binary": "/usr/bin/chromium", "args": args },
-        } } });
-        let resp: Value = http
-            .post(format!("{driver_url}/session"))
-            .json(&caps)
-            .send()
-            .await?
-            .json()
-            .await?;
-        let Some(id) = resp["value"]["sessionId"].as_str() else {
-            bail!("chromedriver refused a session: {resp}")
-        };
-        Ok(Browser {
-            base: format!("{driver_url}/session/{id}"),
-            http,
-            driver,
-        })
+        // A fresh profile per session: a profile left locked by an earlier, killed browser makes
+        // Chromium exit at start. Chromium can still fail to start on a loaded machine, so a
+        // refused session is retried (with a new profile) before giving up.
+        let mut last = Value::Null;
+        for attempt in 0..3 {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            let profile = std::env::temp_dir().join(format!(
+                "lookout-chrome-{}-{port}-{nanos}",
+                std::process::id()
+            ));
+            let mut args: Vec<String> = CHROME_ARGS.iter().map(|s| (*s).to_owned()).collect();
+            args.push(format!("--user-data-dir={}", profile.display()));
+            let caps = json!({ "capabilities": { "alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": { "binary": "/usr/bin/chromium", "args": args },
+            } } });
+            let resp: Value = http
+                .post(format!("{driver_url}/session"))
+                .json(&caps)
+                .send()
+                .await?
+                .json()
+                .await?;
+            if let Some(id) = resp["value"]["sessionId"].as_str() {
+                let base = format!("{driver_url}/session/{id}");
+                return Ok(Browser {
+                    base,
+                    http,
+                    driver,
+                    profile,
+                });
+            }
+            last = resp;
+            tokio::time::sleep(Duration::from_millis(500 * (attempt + 1))).await;
+        }
+        bail!("chromedriver refused a session three times: {last}")
     }
 
     async fn call(
@@ -153,5 +171,6 @@ impl Browser {
     pub async fn close(mut self) {
         let _ = self.call(reqwest::Method::DELETE, "", None).await;
         let _ = self.driver.kill().await;
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }

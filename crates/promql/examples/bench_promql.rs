@@ -12,10 +12,15 @@
 //! speed-up) and `target` the speed-up asked for (2). A `.../same_result` line per class has
 //! value 1 when the answers agree.
 //!
+//! Then it runs the in-browser half (`tests/web_bench.rs`: the engine compiled to wasm, in
+//! headless Chromium, on the same data and range) and prints `promql/<class>/wasm` rows whose
+//! `baseline` is the native time and `ratio` wasm/native (target: at most 1.6).
+//!
 //! Run: `cargo run --profile fast -p lookout-promql --example bench_promql`
 //! Size: `LOOKOUT_BENCH_SERIES` (default 10000), `LOOKOUT_BENCH_HOURS` (default 2),
 //! `LOOKOUT_BENCH_RUNS` (default 5); `LOOKOUT_BENCH_CLASS` runs one class only and
-//! `LOOKOUT_BENCH_BASELINE=0` skips Prometheus (for profiling). Without `prometheus`/`promtool` on PATH only Lookout's
+//! `LOOKOUT_BENCH_BASELINE=0` skips Prometheus (for profiling), `LOOKOUT_BENCH_WASM=0` the
+//! in-browser half. Without `prometheus`/`promtool` on PATH only Lookout's
 //! timings are printed (baseline null).
 
 use std::fmt::Write as _;
@@ -29,57 +34,21 @@ use lookout_promql::{Engine, Value, parse};
 
 #[path = "../src/bin/shared/load.rs"]
 mod load;
+// The direct-to-store sink is for the in-browser half.
+#[allow(dead_code)]
+#[path = "shared/bench_data.rs"]
+mod bench_data;
 
-const STEP_S: i64 = 15;
-const QUERY_STEP_S: i64 = 60;
+use bench_data::{CLASSES, QUERY_STEP_S, STEP_S};
 
-const CLASSES: &[(&str, &str)] = &[
-    ("selector", "bench_temperature_celsius"),
-    ("rate", "rate(bench_requests_total[5m])"),
-    (
-        "sum_by_rate",
-        "sum by (job) (rate(bench_requests_total[5m]))",
-    ),
-    (
-        "join_group_left",
-        "bench_temperature_celsius * on (instance) group_left (team) bench_instance_info",
-    ),
-    (
-        "histogram_quantile",
-        "histogram_quantile(0.9, sum by (job, le) (rate(bench_latency_seconds_bucket[5m])))",
-    ),
-    ("topk", "topk(5, bench_temperature_celsius)"),
-    (
-        "subquery",
-        "max_over_time(rate(bench_requests_total[5m])[30m:1m])",
-    ),
-    (
-        "quantile_over_time",
-        "quantile_over_time(0.9, bench_temperature_celsius[10m])",
-    ),
-];
-
-const BUCKETS: [&str; 10] = [
-    "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf",
-];
+#[path = "../../tsdb/examples/shared/wasm_half.rs"]
+mod wasm_half;
 
 fn env_num(name: &str, default: i64) -> i64 {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// A small deterministic generator so both engines see the same, reproducible data.
-struct Lcg(u64);
-impl Lcg {
-    fn next_f(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
 }
 
 /// Writes the OpenMetrics file; returns (series, samples).
@@ -89,105 +58,11 @@ fn generate(
     start_s: i64,
     points: i64,
 ) -> std::io::Result<(usize, usize)> {
-    // Per instance: 2 counters + 1 gauge + 12 histogram series + 1 info = 16 series.
-    let instances = (series / 16).max(1);
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    let mut rng = Lcg(42);
-    let (mut n_series, mut n_samples) = (0usize, 0usize);
-    let job = |i: i64| format!("job{}", i % 10);
-    writeln!(out, "# TYPE bench_requests counter")?;
-    for i in 0..instances {
-        for code in ["200", "500"] {
-            n_series += 1;
-            let mut v = 0.0;
-            for k in 0..points {
-                v += (rng.next_f() * 10.0).floor();
-                // An occasional counter reset.
-                if k == points / 2 && i % 7 == 0 {
-                    v = 0.0;
-                }
-                writeln!(
-                    out,
-                    "bench_requests_total{{job=\"{}\",instance=\"i{i}\",code=\"{code}\"}} {v} {}",
-                    job(i),
-                    start_s + k * STEP_S
-                )?;
-                n_samples += 1;
-            }
-        }
-    }
-    writeln!(out, "# TYPE bench_temperature_celsius gauge")?;
-    for i in 0..instances {
-        n_series += 1;
-        let mut v = 20.0 + (i % 13) as f64;
-        for k in 0..points {
-            v += rng.next_f() - 0.5;
-            writeln!(
-                out,
-                "bench_temperature_celsius{{job=\"{}\",instance=\"i{i}\"}} {:.3} {}",
-                job(i),
-                v,
-                start_s + k * STEP_S
-            )?;
-            n_samples += 1;
-        }
-    }
-    writeln!(out, "# TYPE bench_instance_info gauge")?;
-    for i in 0..instances {
-        n_series += 1;
-        for k in 0..points {
-            writeln!(
-                out,
-                "bench_instance_info{{job=\"{}\",instance=\"i{i}\",team=\"t{}\"}} 1 {}",
-                job(i),
-                i % 5,
-                start_s + k * STEP_S
-            )?;
-            n_samples += 1;
-        }
-    }
-    writeln!(out, "# TYPE bench_latency_seconds histogram")?;
-    for i in 0..instances {
-        n_series += BUCKETS.len() + 2;
-        let mut counts = [0.0f64; 10];
-        let mut sum = 0.0;
-        for k in 0..points {
-            let t = start_s + k * STEP_S;
-            let n = (rng.next_f() * 20.0).floor() as usize;
-            for _ in 0..n {
-                let x = rng.next_f() * rng.next_f() * 3.0;
-                sum += x;
-                for (b, le) in BUCKETS.iter().enumerate() {
-                    if *le == "+Inf" || x <= le.parse::<f64>().unwrap_or(f64::INFINITY) {
-                        counts[b] += 1.0;
-                    }
-                }
-            }
-            for (b, le) in BUCKETS.iter().enumerate() {
-                writeln!(
-                    out,
-                    "bench_latency_seconds_bucket{{job=\"{}\",instance=\"i{i}\",le=\"{le}\"}} {} {t}",
-                    job(i),
-                    counts[b]
-                )?;
-            }
-            writeln!(
-                out,
-                "bench_latency_seconds_count{{job=\"{}\",instance=\"i{i}\"}} {} {t}",
-                job(i),
-                counts[9]
-            )?;
-            writeln!(
-                out,
-                "bench_latency_seconds_sum{{job=\"{}\",instance=\"i{i}\"}} {sum:.6} {t}",
-                job(i)
-            )?;
-            n_samples += BUCKETS.len() + 2;
-        }
-    }
-    writeln!(out, "# EOF")?;
-    out.flush()?;
-    Ok((n_series, n_samples))
+    let mut out = bench_data::Text(std::io::BufWriter::new(std::fs::File::create(path)?));
+    let n = bench_data::generate(&mut out, series, start_s, points)?;
+    writeln!(out.0, "# EOF")?;
+    out.0.flush()?;
+    Ok(n)
 }
 
 /// Prometheus, stopped (by its own pid) when dropped.
@@ -509,9 +384,7 @@ fn main() {
 
     let engine = Engine::default();
     let mut table: Vec<(String, f64, Option<f64>, Option<bool>)> = Vec::new();
-    // Queries start an hour in, so range functions see full windows, and at half past the
-    // minute, so a subquery's (whole-minute) inner steps never sit on its range's edge either.
-    let (q_start, q_end) = (start_s - 1 + 3600 + 30, (end_s - 1) / 60 * 60 - 30);
+    let (q_start, q_end) = bench_data::query_range(start_s, end_s);
     for (class, q) in CLASSES {
         if only.as_deref().is_some_and(|o| o != *class) {
             continue;
@@ -595,10 +468,32 @@ fn main() {
     }
     drop(prom);
     let _ = std::fs::remove_dir_all(&dir);
+    drop(store);
+    let mut wasm: Vec<(String, f64)> = Vec::new();
+    match wasm_half::rows("lookout-promql") {
+        Ok(rows) => {
+            for (class, native_ms, _, _) in &table {
+                let name = format!("promql/{class}/wasm");
+                let Some(&(_, ms)) = rows.iter().find(|r| r.0 == name) else {
+                    continue;
+                };
+                line(
+                    &name,
+                    ms,
+                    "ms",
+                    Some(1.6),
+                    Some(*native_ms),
+                    Some(ms / native_ms),
+                );
+                wasm.push((class.clone(), ms));
+            }
+        }
+        Err(e) => eprintln!("wasm half: {e}"),
+    }
     // A table for people (stdout stays one JSON object per line for tools).
     eprintln!(
-        "{:<20} {:>12} {:>14} {:>9} {:>7}",
-        "class", "lookout ms", "prometheus ms", "speed-up", "same"
+        "{:<20} {:>12} {:>14} {:>9} {:>7} {:>9} {:>10}",
+        "class", "lookout ms", "prometheus ms", "speed-up", "same", "wasm ms", "wasm/nat"
     );
     for (class, ours, base, agree) in table {
         let base_s = base
@@ -612,6 +507,12 @@ fn main() {
             Some(false) => "NO",
             None => "-",
         };
-        eprintln!("{class:<20} {ours:>12.2} {base_s:>14} {ratio_s:>9} {same_s:>7}");
+        let (wasm_s, wasm_ratio) = match wasm.iter().find(|w| w.0 == class) {
+            Some(&(_, ms)) => (format!("{ms:.2}"), format!("{:.2}x", ms / ours)),
+            None => ("-".into(), "-".into()),
+        };
+        eprintln!(
+            "{class:<20} {ours:>12.2} {base_s:>14} {ratio_s:>9} {same_s:>7} {wasm_s:>9} {wasm_ratio:>10}"
+        );
     }
 }

@@ -64,7 +64,12 @@ impl Queryable for Store {
     ) -> Result<(), Error> {
         let id = u32::try_from(id)
             .map_err(|_| Error::new(ErrorKind::Storage(format!("bad series id {id}"))))?;
-        out.extend(Store::samples(self, SeriesId(id), mint, maxt));
+        // A chunk's worth of columns at a time: one call per chunk instead of one per sample,
+        // and the copy into `out` is a plain loop over two slices.
+        let mut it = Store::samples(self, SeriesId(id), mint, maxt);
+        while let Some((ts, vs)) = it.next_batch() {
+            out.extend(ts.iter().copied().zip(vs.iter().copied()));
+        }
         Ok(())
     }
 }

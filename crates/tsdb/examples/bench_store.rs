@@ -3,7 +3,9 @@
 //!
 //! Run: `cargo run --profile fast -p lookout-tsdb --example bench_store`
 //! Data: `lookout_tsdb::testdata` — 10k series scraped every 15 s for 2 hours, and a 100k-series
-//! label set for the index rows. The in-browser (wasm) half of the benchmark is separate.
+//! label set for the index rows. Then it runs the in-browser half (`tests/web_bench.rs`, the
+//! same store compiled to wasm in headless Chromium) and prints its rows next to the native ones
+//! (`baseline` native, `ratio` wasm/native); `LOOKOUT_BENCH_WASM=0` skips that.
 // The counting allocator below is the only way to measure memory per series from inside the
 // process; it forwards to the system allocator unchanged.
 #![allow(unsafe_code)]
@@ -38,6 +40,9 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static ALLOC: Counting = Counting;
+
+#[path = "shared/wasm_half.rs"]
+mod wasm_half;
 
 fn row(name: &str, value: f64, unit: &str, target: &str) {
     println!(
@@ -95,7 +100,12 @@ fn main() {
         store
     };
     build(&mut ids);
-    let targets = fleet.series.iter().map(|s| s.target).max().map_or(0, |t| t + 1);
+    let targets = fleet
+        .series
+        .iter()
+        .map(|s| s.target)
+        .max()
+        .map_or(0, |t| t + 1);
     let mut by_target: Vec<Vec<usize>> = vec![Vec::new(); targets];
     for (i, s) in fleet.series.iter().enumerate() {
         by_target[s.target].push(i);
@@ -275,6 +285,9 @@ fn main() {
         }
         acc
     });
+    let native_append = total_samples as f64 / append_secs;
+    let native_decode = total_samples as f64 / decode_store;
+    let native_decode_iter = total_samples as f64 / decode_iter;
     row_vs(
         "decode_throughput_native",
         total_samples as f64 / decode_store,
@@ -346,4 +359,22 @@ fn main() {
         big.label_values("instance", &[], i64::MIN, i64::MAX).len()
     });
     row("label_values_instance_100k", secs3 * 1e3, "ms", "report");
+
+    // --- The wasm half: the same rows in headless Chromium, next to the native numbers.
+    match wasm_half::rows("lookout-tsdb") {
+        Ok(rows) => {
+            for (name, value) in rows {
+                let (target, native) = match name.as_str() {
+                    "append_throughput_wasm" => (">= 8000000", native_append),
+                    "decode_throughput_wasm" => {
+                        ("ratio >= 0.5 (within 2x of native)", native_decode)
+                    }
+                    "decode_throughput_wasm_per_sample_iterator" => ("report", native_decode_iter),
+                    _ => continue,
+                };
+                row_vs(&name, value, "samples/s", target, native);
+            }
+        }
+        Err(e) => eprintln!("wasm half: {e}"),
+    }
 }

@@ -29,8 +29,10 @@ use crate::store::{Sealed, Store};
 use crate::{Error, ErrorKind, Labels, SeriesId};
 
 const MAGIC: &[u8; 4] = b"LKTS";
-/// The format version this build writes and the newest it reads.
-pub const SNAPSHOT_VERSION: u16 = 1;
+/// The format version this build writes and the newest it reads. 2: columnar chunks may hold
+/// bit-packed integer blocks (`k == 62`), which version 1 readers would misread as Rice blocks;
+/// version 1 snapshots never contain them and still load.
+pub const SNAPSHOT_VERSION: u16 = 2;
 const HEADER_LEN: usize = 28;
 const TAG_SYMBOLS: u8 = 1;
 const TAG_SERIES: u8 = 2;

@@ -11,11 +11,12 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
-pub const AREAS: &[&str] = &["size", "store", "promql", "scrape", "stream"];
+pub const AREAS: &[&str] = &["size", "store", "promql", "scrape", "stream", "ui"];
 
 pub fn run(root: &Path, area: &str, extra: &[String]) -> anyhow::Result<()> {
     let rows = match area {
         "size" => size(root)?,
+        "ui" => ui()?,
         "store" => example(root, "lookout-tsdb", "bench_store", extra)?,
         "promql" => example(root, "lookout-promql", "bench_promql", extra)?,
         "scrape" => example(root, "lookout-relay", "bench_scrape", extra)?,
@@ -66,6 +67,50 @@ fn example(root: &Path, package: &str, name: &str, extra: &[String]) -> anyhow::
         .collect();
     if rows.is_empty() {
         bail!("{name} printed no rows");
+    }
+    Ok(rows)
+}
+
+/// Drawing costs in headless Chromium: the `ui_bench` wasm test prints JSON rows.
+fn ui() -> anyhow::Result<Vec<Value>> {
+    let env = crate::tools::ensure(&crate::workspace_root(), true)?;
+    let mut cmd = crate::cargo();
+    cmd.args([
+        "test",
+        "--profile",
+        "fast",
+        "-p",
+        "lookout-ui",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--test",
+        "ui_bench",
+        "--",
+        "--nocapture",
+    ])
+    .env(
+        "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+        "wasm-bindgen-test-runner",
+    )
+    .env("CHROMEDRIVER", env.chromedriver.clone().unwrap_or_default())
+    .env("WASM_BINDGEN_TEST_TIMEOUT", "300")
+    .stderr(std::process::Stdio::inherit());
+    env.apply(&mut cmd);
+    let out = cmd.output().context("running the ui bench")?;
+    if !out.status.success() {
+        bail!(
+            "the ui bench failed with {}:\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l.trim()).ok())
+        .filter(|v| v.get("name").is_some())
+        .collect();
+    if rows.is_empty() {
+        bail!("the ui bench printed no rows");
     }
     Ok(rows)
 }

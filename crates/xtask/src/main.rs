@@ -79,7 +79,7 @@ fn run() -> anyhow::Result<()> {
     }
 }
 
-fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     // crates/xtask -> workspace root
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()

@@ -145,14 +145,25 @@ pub fn ensure(root: &Path, browser: bool) -> anyhow::Result<ToolEnv> {
             ("/usr/bin/chromium", "chromium"),
             ("/usr/bin/chromedriver", "chromium-driver"),
             ("/usr/bin/prometheus", "prometheus"),
-            ("/usr/bin/prometheus-node-exporter", "prometheus-node-exporter"),
+            (
+                "/usr/bin/prometheus-node-exporter",
+                "prometheus-node-exporter",
+            ),
         ];
-        let missing: Vec<&str> = wanted.iter().filter(|(path, _)| !Path::new(path).exists()).map(|(_, pkg)| *pkg).collect();
+        let missing: Vec<&str> = wanted
+            .iter()
+            .filter(|(path, _)| !Path::new(path).exists())
+            .map(|(_, pkg)| *pkg)
+            .collect();
         if !missing.is_empty() {
             say(&format!("installing Debian's {}", missing.join(", ")));
             let sudo = output("id", &["-u"]).is_some_and(|u| u.trim() != "0");
             let apt = |args: &[&str]| {
-                let mut c = if sudo { Command::new("sudo") } else { Command::new("apt-get") };
+                let mut c = if sudo {
+                    Command::new("sudo")
+                } else {
+                    Command::new("apt-get")
+                };
                 if sudo {
                     c.arg("apt-get");
                 }

@@ -222,6 +222,48 @@ impl<'a> IntIter<'a> {
     }
 }
 
+impl IntIter<'_> {
+    /// Appends every remaining sample to `ts`/`vs`, as [`super::XorIter::read_all`] does.
+    pub fn read_all(&mut self, ts: &mut Vec<Timestamp>, vs: &mut Vec<f64>) -> Result<(), Error> {
+        while self.read < self.total.min(2) {
+            if !self.next() {
+                return self.err.clone().map_or(Ok(()), Err);
+            }
+            ts.push(self.t);
+            vs.push(self.v as f64);
+        }
+        let n = usize::from(self.total - self.read);
+        ts.reserve(n);
+        vs.reserve(n);
+        let (mut t, mut t_delta, mut v, mut v_delta) =
+            (self.t, self.t_delta as i64, self.v, self.v_delta);
+        // Values may only leave the exact range by walking there; their largest magnitude,
+        // checked after the loop, catches it.
+        let mut mag = 0u64;
+        for _ in 0..n {
+            t_delta = t_delta.wrapping_add(read_dod(&mut self.r));
+            t = t.wrapping_add(t_delta);
+            v_delta = v_delta.wrapping_add(self.read_v_dod());
+            v = v.wrapping_add(v_delta);
+            mag = mag.max(v.unsigned_abs());
+            ts.push(t);
+            vs.push(v as f64);
+        }
+        if self.r.overrun() {
+            self.fail("truncated");
+            return Err(corrupt("truncated"));
+        }
+        if mag > 1 << 53 {
+            let reason = "value outside the exactly representable integer range";
+            self.fail(reason);
+            return Err(corrupt(reason));
+        }
+        (self.t, self.t_delta, self.v, self.v_delta) = (t, t_delta as u64, v, v_delta);
+        self.read = self.total;
+        Ok(())
+    }
+}
+
 impl ChunkIterator for IntIter<'_> {
     #[inline]
     fn next(&mut self) -> bool {

@@ -119,6 +119,21 @@ impl<'a> ChunkIter<'a> {
     }
 }
 
+impl ChunkIter<'_> {
+    /// Appends every remaining sample to `ts`/`vs` in one call per chunk (what whole-chunk
+    /// readers want); after an error the columns hold an unspecified prefix.
+    pub fn read_all(&mut self, ts: &mut Vec<Timestamp>, vs: &mut Vec<f64>) -> Result<(), Error> {
+        match self {
+            ChunkIter::Xor(i) => i.read_all(ts, vs),
+            ChunkIter::Int(i) => i.read_all(ts, vs),
+            ChunkIter::Col(i) => {
+                i.read_all(ts, vs);
+                Ok(())
+            }
+        }
+    }
+}
+
 impl ChunkIterator for ChunkIter<'_> {
     #[inline]
     fn next(&mut self) -> bool {

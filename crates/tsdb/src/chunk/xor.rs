@@ -334,6 +334,66 @@ impl<'a> XorIter<'a> {
     }
 }
 
+impl XorIter<'_> {
+    /// Appends every remaining sample to `ts`/`vs`: the store's whole-chunk path. One loop with
+    /// the decoder state in locals and one end-of-stream check per chunk (reads past the end
+    /// yield zeros) instead of a `next`/`at` call and a check per sample. After an error the
+    /// columns hold an unspecified prefix.
+    pub fn read_all(&mut self, ts: &mut Vec<Timestamp>, vs: &mut Vec<f64>) -> Result<(), Error> {
+        // The first two samples have layouts of their own.
+        while self.read < self.total.min(2) {
+            if !self.next() {
+                return self.err.clone().map_or(Ok(()), Err);
+            }
+            ts.push(self.t);
+            vs.push(f64::from_bits(self.v));
+        }
+        let n = usize::from(self.total - self.read);
+        ts.reserve(n);
+        vs.reserve(n);
+        let mut r = self.r.clone();
+        let (mut t, mut delta, mut v) = (self.t, self.t_delta as i64, self.v);
+        let (mut leading, mut trailing) = (u32::from(self.leading), u32::from(self.trailing));
+        for _ in 0..n {
+            delta = delta.wrapping_add(read_dod(&mut r));
+            t = t.wrapping_add(delta);
+            let w = r.peek();
+            if w >> 63 != 0 {
+                if (w >> 62) & 1 == 0 {
+                    r.skip(2);
+                } else {
+                    let l = ((w >> 57) & 31) as u32;
+                    let sig = match ((w >> 51) & 63) as u32 {
+                        0 => 64,
+                        s => s,
+                    };
+                    if l + sig > 64 {
+                        self.fail("leading zeros plus significant bits exceed 64");
+                        return Err(corrupt("leading zeros plus significant bits exceed 64"));
+                    }
+                    leading = l;
+                    trailing = 64 - l - sig;
+                    r.skip(13);
+                }
+                v ^= r.read(64 - leading - trailing) << trailing;
+            } else {
+                r.skip(1);
+            }
+            ts.push(t);
+            vs.push(f64::from_bits(v));
+        }
+        if r.overrun() {
+            self.fail("truncated");
+            return Err(corrupt("truncated"));
+        }
+        self.r = r;
+        (self.t, self.t_delta, self.v) = (t, delta as u64, v);
+        (self.leading, self.trailing) = (leading as u8, trailing as u8);
+        self.read = self.total;
+        Ok(())
+    }
+}
+
 impl ChunkIterator for XorIter<'_> {
     #[inline]
     fn next(&mut self) -> bool {

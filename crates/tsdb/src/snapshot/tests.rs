@@ -49,7 +49,7 @@ fn full_snapshot_round_trips_and_keeps_ids() {
     assert_eq!(
         snapshot_info(&bytes).unwrap(),
         SnapshotInfo {
-            version: 1,
+            version: SNAPSHOT_VERSION,
             delta: false,
             mark: s.mark(),
             since: 0
@@ -134,7 +134,7 @@ fn errors_name_the_problem() {
     let e = Store::from_snapshot(&bytes).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "snapshot format version 9 is not supported (this build reads up to 1)"
+        "snapshot format version 9 is not supported (this build reads up to 2)"
     );
 
     let mut bytes = s.snapshot();

@@ -16,8 +16,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::{AppendError, Appended, BatchReport, ChunkRef, Sealed, SeriesId, Store, seal_head};
-use crate::chunk::col::{self, BLOCK, ValueEncoder};
 use crate::chunk::Encoding;
+use crate::chunk::col::{self, BLOCK, ValueEncoder};
 use crate::{Error, Timestamp};
 
 #[derive(Debug, Default)]
@@ -67,7 +67,9 @@ impl Group {
         if self.pending.is_empty() {
             self.enc.get(slot).map(ValueEncoder::last_bits)
         } else {
-            self.pending.get(self.pending.len() - m + slot).map(|v| v.to_bits())
+            self.pending
+                .get(self.pending.len() - m + slot)
+                .map(|v| v.to_bits())
         }
     }
 
@@ -143,14 +145,22 @@ impl Store {
             let grp = &self.groups[g as usize];
             if !grp.shape.is_empty() {
                 let same = grp.shape.len() == samples.len()
-                    && grp.shape.iter().zip(samples).all(|(&(m, _), &(id, _))| m == id.0);
+                    && grp
+                        .shape
+                        .iter()
+                        .zip(samples)
+                        .all(|(&(m, _), &(id, _))| m == id.0);
                 if same && grp.ts.last().is_some_and(|&last| t > last) {
                     self.append_shaped(g, t, samples, &mut report);
                     return report;
                 }
             }
             let same = grp.members.len() == samples.len()
-                && grp.members.iter().zip(samples).all(|(&m, &(id, _))| m == id.0);
+                && grp
+                    .members
+                    .iter()
+                    .zip(samples)
+                    .all(|(&m, &(id, _))| m == id.0);
             if same {
                 match grp.ts.last() {
                     Some(&last) if t > last => {
@@ -160,9 +170,10 @@ impl Store {
                     }
                     Some(&last)
                         if t == last
-                            && samples.iter().enumerate().all(|(j, &(_, v))| {
-                                grp.last_bits(j) == Some(v.to_bits())
-                            }) =>
+                            && samples
+                                .iter()
+                                .enumerate()
+                                .all(|(j, &(_, v))| grp.last_bits(j) == Some(v.to_bits())) =>
                     {
                         report.duplicates = samples.len();
                         return report;
@@ -335,7 +346,11 @@ impl Store {
 
     /// Seals the group and lets its series continue on their own.
     pub(crate) fn dissolve_group(&mut self, g: u32, seq: u64) {
-        if self.groups.get(g as usize).is_none_or(|grp| grp.members.is_empty()) {
+        if self
+            .groups
+            .get(g as usize)
+            .is_none_or(|grp| grp.members.is_empty())
+        {
             return;
         }
         self.cut_group(g, seq);

@@ -297,7 +297,16 @@ fn whole_scrapes_share_a_timestamp_column_and_read_back() {
         let batch: Vec<(SeriesId, f64)> = ids
             .iter()
             .enumerate()
-            .map(|(j, &id)| (id, if j == 4 { (k as f64).sqrt() } else { (k * j as i64) as f64 }))
+            .map(|(j, &id)| {
+                (
+                    id,
+                    if j == 4 {
+                        (k as f64).sqrt()
+                    } else {
+                        (k * j as i64) as f64
+                    },
+                )
+            })
             .collect();
         for (j, &(_, v)) in batch.iter().enumerate() {
             want[j].push((t, v));
@@ -318,7 +327,13 @@ fn whole_scrapes_share_a_timestamp_column_and_read_back() {
     // Sealed chunks of one scrape share one timestamp column.
     let cols: std::collections::HashSet<*const u8> = ids
         .iter()
-        .map(|id| s.series[id.0 as usize].chunks[0].ts.as_ref().unwrap().as_ptr())
+        .map(|id| {
+            s.series[id.0 as usize].chunks[0]
+                .ts
+                .as_ref()
+                .unwrap()
+                .as_ptr()
+        })
         .collect();
     assert_eq!(cols.len(), 1);
     assert_eq!(s.stats().samples, 700 * ids.len());
@@ -341,7 +356,10 @@ fn scrapes_follow_the_ingest_rules_and_regroup_on_change() {
     assert_eq!(s.append_scrape(2000, &batch(2000, 2.0, &ids)).duplicates, 5);
     let r = s.append_scrape(2000, &batch(2000, 3.0, &ids));
     assert_eq!(r.duplicate_timestamp, 5);
-    assert_eq!(s.append_scrape(1500, &batch(1500, 3.0, &ids)).out_of_order, 5);
+    assert_eq!(
+        s.append_scrape(1500, &batch(1500, 3.0, &ids)).out_of_order,
+        5
+    );
     // A series leaves, one is repeated, an unknown one appears.
     let mut b = batch(3000, 3.0, &ids[..4]);
     b.push((ids[0], 3.0));
@@ -349,7 +367,10 @@ fn scrapes_follow_the_ingest_rules_and_regroup_on_change() {
     b.push((SeriesId(99), 1.0));
     let r = s.append_scrape(3000, &b);
     assert_eq!(r.stored, 4);
-    assert_eq!((r.duplicates, r.duplicate_timestamp, r.unknown_series), (1, 1, 1));
+    assert_eq!(
+        (r.duplicates, r.duplicate_timestamp, r.unknown_series),
+        (1, 1, 1)
+    );
     let mut b4 = b.clone();
     b4.iter_mut().for_each(|x| x.1 = 4.0);
     let r = s.append_scrape(4000, &b4);
@@ -360,7 +381,13 @@ fn scrapes_follow_the_ingest_rules_and_regroup_on_change() {
     assert_eq!(s.append(ids[4], 5000, 5.0), Ok(Appended::Stored));
     assert_eq!(
         all(&s, ids[2]),
-        vec![(1000, 1.0), (2000, 2.0), (3000, 3.0), (4000, 4.0), (5000, 5.0)]
+        vec![
+            (1000, 1.0),
+            (2000, 2.0),
+            (3000, 3.0),
+            (4000, 4.0),
+            (5000, 5.0)
+        ]
     );
     assert_eq!(all(&s, ids[4]), vec![(1000, 1.0), (2000, 2.0), (5000, 5.0)]);
     assert_eq!(s.time_range(ids[0]), Some((1000, 4000)));

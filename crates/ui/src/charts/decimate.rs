@@ -4,23 +4,31 @@
 /// Reduces `points` (time-ordered) to at most 4 per pixel column of a `width`-pixel plot of
 /// `[start, end]`.
 pub fn m4(points: &[(i64, f64)], start: i64, end: i64, width: u32) -> Vec<(i64, f64)> {
-    let width = width.max(1) as i64;
-    let span = (end - start).max(1);
-    if points.len() as i64 <= width * 4 {
+    let width = i128::from(width.max(1));
+    let span = i128::from((end - start).max(1));
+    if points.len() as i128 <= width * 4 {
         return points.to_vec();
     }
-    let column = |t: i64| ((t - start) as i128 * width as i128 / span as i128) as i64;
+    // Column `c` holds times in [start + c*span/width, start + (c+1)*span/width). Walking the
+    // boundaries instead of dividing per point keeps this to one comparison per point.
+    let column = |t: i64| (i128::from(t - start) * width).div_euclid(span);
+    let boundary = |c: i128| (i128::from(start) + ((c + 1) * span + width - 1) / width) as i64;
     let mut out = Vec::with_capacity(width as usize * 4);
     let mut i = 0;
     while i < points.len() {
-        let col = column(points[i].0);
+        let next = boundary(column(points[i].0));
         let first = i;
         let (mut min, mut max) = (i, i);
-        while i < points.len() && column(points[i].0) == col {
-            if points[i].1 < points[min].1 {
+        let (mut lo, mut hi) = (points[i].1, points[i].1);
+        i += 1;
+        while i < points.len() && points[i].0 < next {
+            let v = points[i].1;
+            if v < lo {
+                lo = v;
                 min = i;
             }
-            if points[i].1 > points[max].1 {
+            if v > hi {
+                hi = v;
                 max = i;
             }
             i += 1;
@@ -54,5 +62,23 @@ mod tests {
         assert_eq!(out.first(), pts.first());
         assert_eq!(out.last(), pts.last());
         assert!(out.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn every_column_keeps_its_own_extremes() {
+        // Two points per column for 1,000 columns, values alternating: each column's min and max.
+        let pts: Vec<(i64, f64)> = (0..10_000)
+            .map(|i| (i * 10, if i % 2 == 0 { -(i as f64) } else { i as f64 }))
+            .collect();
+        let out = m4(&pts, 0, 100_000, 1_000);
+        for c in 0..1_000i64 {
+            let inside: Vec<_> = pts.iter().filter(|p| p.0 * 1_000 / 100_000 == c).collect();
+            let lo = inside.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+            let hi = inside.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
+            assert!(
+                out.iter().any(|p| p.1 == lo) && out.iter().any(|p| p.1 == hi),
+                "column {c}"
+            );
+        }
     }
 }
