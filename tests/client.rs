@@ -146,10 +146,11 @@ impl Client {
                             anyhow::bail!("sample for series {r} before its definition");
                         };
                         let series = self.samples.entry(name.clone()).or_default();
-                        if let Some(old) = series.insert(t, v.to_bits()) {
-                            if old != v.to_bits() {
-                                self.conflicts += 1;
-                            }
+                        if series
+                            .insert(t, v.to_bits())
+                            .is_some_and(|old| old != v.to_bits())
+                        {
+                            self.conflicts += 1;
                         }
                         self.arrival_lag_ms.push(now - t);
                     }
@@ -288,4 +289,50 @@ pub async fn open_small_buffer(url: &str) -> anyhow::Result<Socket> {
             .await?
             .0,
     )
+}
+
+/// Builds the `lookout` binary (tests of another package cannot ask cargo for it directly) and
+/// returns its path.
+pub fn lookout_binary() -> anyhow::Result<std::path::PathBuf> {
+    let status = std::process::Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "lookout-relay",
+            "--bin",
+            "lookout",
+        ])
+        .status()?;
+    anyhow::ensure!(status.success(), "building lookout failed");
+    // target/<profile>/deps/<test>-<hash> -> target/<profile>/lookout
+    let exe = std::env::current_exe()?;
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .ok_or_else(|| anyhow::anyhow!("unexpected test binary path {}", exe.display()))?;
+    Ok(dir.join("lookout"))
+}
+
+/// Starts a `lookout` process on `port` scraping `target` every 100 ms (killed when dropped).
+pub fn spawn_lookout(
+    bin: &std::path::Path,
+    port: u16,
+    target: &str,
+    extra: &[&str],
+) -> anyhow::Result<tokio::process::Child> {
+    Ok(tokio::process::Command::new(bin)
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--target",
+            &format!("count={target}"),
+            "--scrape-interval",
+            "100ms",
+        ])
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?)
 }

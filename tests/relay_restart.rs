@@ -5,47 +5,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use lookout_tests::client::{Client, CountingTarget};
+use lookout_tests::client::{Client, CountingTarget, lookout_binary, spawn_lookout};
 use lookout_tsdb::MatchOp;
 use lookout_wire::MatcherSpec;
 use tokio::process::{Child, Command};
 
-/// Builds the `lookout` binary (tests of another package cannot ask cargo for it directly).
-fn lookout_binary() -> anyhow::Result<PathBuf> {
-    let status = std::process::Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "lookout-relay",
-            "--bin",
-            "lookout",
-        ])
-        .status()?;
-    anyhow::ensure!(status.success(), "building lookout failed");
-    // target/<profile>/deps/relay_restart-... -> target/<profile>/lookout
-    let exe = std::env::current_exe()?;
-    let dir = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .ok_or_else(|| anyhow::anyhow!("unexpected test binary path {}", exe.display()))?;
-    Ok(dir.join("lookout"))
-}
-
 fn spawn_relay(bin: &PathBuf, port: u16, target: &str) -> anyhow::Result<Child> {
-    Ok(Command::new(bin)
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--target",
-            &format!("count={target}"),
-            "--scrape-interval",
-            "100ms",
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?)
+    spawn_lookout(bin, port, target, &[])
 }
 
 /// Connects, retrying while the relay is starting.

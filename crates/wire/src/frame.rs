@@ -146,7 +146,8 @@ pub enum Frame {
         chunks: Vec<HistoryChunk>,
     },
     /// Relay -> page: the gap since the page's `resume` point cannot be replayed (the relay
-    /// restarted, or the gap left its replay buffer); history from `start` follows instead.
+    /// restarted, or the gap left its replay buffer); history from `start` follows instead, and
+    /// the subscription's block coding starts over.
     Resync { sub: u32, reason: String },
     /// Relay -> page: health of every target.
     Targets { targets: Vec<TargetHealth> },
@@ -435,6 +436,7 @@ impl Frame {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // in tests a panic is the failure report
 mod tests {
     use super::*;
 

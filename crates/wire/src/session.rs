@@ -191,8 +191,10 @@ impl Session {
             Frame::Series { sub, defs } => Event::Series { sub, defs },
             Frame::Targets { targets } => Event::Targets(targets),
             Frame::Resync { sub, reason } => {
+                // The relay starts the subscription over: its block coder too.
                 if let Some(s) = self.subs.get_mut(&sub) {
                     s.last_seq = None;
+                    s.decoder = BlockDecoder::default();
                 }
                 Event::Resync { sub, reason }
             }
@@ -247,5 +249,80 @@ fn decode_chunk(bytes: &[u8], enc: u8, series: u32, out: &mut SampleBatch) -> Re
     match it.err() {
         Some(e) => Err(e.to_string()),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // in tests a panic is the failure report
+mod tests {
+    use super::*;
+    use crate::BlockEncoder;
+
+    fn samples(seq: u64, prev: u64, enc: &mut BlockEncoder, t: i64) -> Frame {
+        let mut b = SampleBatch::default();
+        b.push(1, t, 1.0);
+        Frame::Samples {
+            sub: 1,
+            seq,
+            prev,
+            block: enc.encode(&b),
+        }
+    }
+
+    #[test]
+    fn a_reconnect_names_the_last_batch_and_a_hole_is_an_error() {
+        let mut s = Session::new(Some("t".into()));
+        let sub = s.subscribe(Vec::new(), 0);
+        let first = s.connect_frames();
+        assert!(matches!(&first[1], Frame::Subscribe { resume: None, .. }));
+        s.apply(Frame::Welcome {
+            version: PROTOCOL_VERSION,
+            relay_time: 0,
+            epoch: 7,
+        })
+        .unwrap();
+        s.apply(Frame::History {
+            sub,
+            seq: 10,
+            chunks: Vec::new(),
+        })
+        .unwrap();
+        let mut enc = BlockEncoder::default();
+        s.apply(samples(12, 10, &mut enc, 1000)).unwrap();
+        assert_eq!(s.resume_point(sub), Some(Resume { epoch: 7, seq: 12 }));
+        // A batch whose predecessor (13) never arrived.
+        let err = s.apply(samples(15, 13, &mut enc, 2000)).unwrap_err();
+        assert!(matches!(err, SessionError::Gap { prev: 13, .. }), "{err}");
+        // Reconnecting resumes after 12, and a restarted relay is noticed.
+        let again = s.connect_frames();
+        assert!(matches!(
+            &again[1],
+            Frame::Subscribe {
+                resume: Some(Resume { epoch: 7, seq: 12 }),
+                ..
+            }
+        ));
+        let welcome = s
+            .apply(Frame::Welcome {
+                version: PROTOCOL_VERSION,
+                relay_time: 0,
+                epoch: 8,
+            })
+            .unwrap();
+        assert_eq!(
+            welcome,
+            Some(Event::Welcome {
+                relay_time: 0,
+                restarted: true
+            })
+        );
+        // After a resync the page waits for history again: live samples first are a hole.
+        s.apply(Frame::Resync {
+            sub,
+            reason: "restarted".into(),
+        })
+        .unwrap();
+        let mut enc = BlockEncoder::default();
+        assert!(s.apply(samples(3, 2, &mut enc, 3000)).is_err());
     }
 }
