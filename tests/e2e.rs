@@ -116,7 +116,35 @@ async fn the_page_shows_a_changed_counter_and_a_stopped_target_as_down() -> anyh
         assert!(message.contains("unexpected end of input"), "{underlined}");
         browser.screenshot(&screenshot_path("query-error")).await?;
 
+        // The table view lists the series with a column per label and its value.
+        browser
+            .eval(r#"document.querySelector('[data-expr="e2e_counter_total"] .view-toggle').click(); return true;"#)
+            .await?;
+        let row = browser
+            .wait_for(
+                Duration::from_secs(5),
+                "the table view",
+                r#"const r = document.querySelector('[data-expr="e2e_counter_total"] .table-view tbody tr');
+                   return r ? Array.from(r.cells).map(c => c.textContent) : null;"#,
+            )
+            .await?;
         let instance = target.addr.to_string();
+        assert_eq!(row, serde_json::json!(["e2e_counter_total", instance, "e2e", "42"]), "table row");
+
+        // `?` opens the keyboard help; Esc closes it.
+        browser
+            .eval("window.dispatchEvent(new KeyboardEvent('keydown', { key: '?' })); return true;")
+            .await?;
+        browser
+            .wait_for(Duration::from_secs(5), "the shortcut help", "return document.querySelector('.help-overlay') !== null;")
+            .await?;
+        browser
+            .eval("window.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' })); return true;")
+            .await?;
+        browser
+            .wait_for(Duration::from_secs(5), "the help to close", "return document.querySelector('.help-overlay') === null;")
+            .await?;
+
         let health = format!(r#"const t = document.querySelector('[data-instance="{instance}"]'); return t ? t.dataset.health : null;"#);
         assert_eq!(browser.eval(&health).await?, "up");
         target.stop();

@@ -7,7 +7,8 @@ use lookout_wire::MatcherSpec;
 use crate::components::theme_toggle::apply_stored_theme;
 use crate::components::time_picker::parse_from;
 use crate::components::{
-    QueryBar, StatPanel, StatusBar, TargetsPanel, ThemeToggle, TimePicker, TimeSeriesPanel,
+    QueryBar, Shortcuts, StatPanel, StatusBar, TargetsPanel, ThemeToggle, TimePicker,
+    TimeSeriesPanel,
 };
 use crate::connection::{ConnState, Connection, Handlers, default_relay_url};
 use crate::dashboard::{self, Dashboard, PanelKind};
@@ -179,5 +180,6 @@ pub fn App() -> impl IntoView {
             <StatusBar state=state newest=newest samples=samples />
         </header>
         <main class="grid">{panels}</main>
+        <Shortcuts range_ms=range_ms zoom=zoom />
     }
 }

@@ -12,6 +12,7 @@ pub mod dashboard;
 pub mod data;
 pub mod format;
 pub mod query;
+pub mod table;
 
 /// Mounts the app on the page's body.
 pub fn start() {

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use crate::charts::palette::{assign_colors, css};
 use crate::charts::timeseries::{self, PlotArea};
+use crate::components::table_view::TableView;
 use crate::dashboard::{Panel, legend_text};
 use crate::data::{PageData, SeriesView};
 use crate::format::value;
@@ -57,17 +58,22 @@ pub fn TimeSeriesPanel(
     let query_mark = format!("lookout:query:{id}");
     let render_mark = format!("lookout:render:{id}");
 
+    let eval_ms = RwSignal::new(None::<f64>);
+    let show_table = RwSignal::new(false);
     let result = Memo::new(move |_| -> Result<Vec<SeriesView>, String> {
         version.track();
         let (start, end) = range.get();
         let width = canvas
             .get_untracked()
             .map_or(600, |c| c.client_width().max(100) as u32);
+        let t0 = window().performance().map(|p| p.now());
         measure_start(&query_mark);
         let out = query.with_value(|q| match q {
             Ok(q) => data.with_value(|d| q.evaluate(d.store(), start, end, width, min_step)),
             Err(e) => Err(e.clone()),
         });
+        let t1 = window().performance().map(|p| p.now());
+        eval_ms.set(t0.zip(t1).map(|(a, b)| b - a));
         measure_end(&query_mark);
         out
     });
@@ -225,9 +231,20 @@ pub fn TimeSeriesPanel(
         })
     };
 
+    let table_series =
+        Signal::derive(move || result.with(|r| r.as_ref().map(Clone::clone).unwrap_or_default()));
+
     view! {
         <section class="panel timeseries" data-panel=id.clone() data-expr=panel.expr.clone() data-series-count=move || legend.with(Vec::len) data-last=last>
-            <h2 title=panel.expr.clone()>{panel.title.clone()}</h2>
+            <header class="panel-header">
+                <h2 title=panel.expr.clone()>{panel.title.clone()}</h2>
+                <span class="eval-time" title="Time to evaluate the query in this page">
+                    {move || eval_ms.get().map(|ms| if ms < 0.1 { "< 0.1 ms".to_owned() } else { format!("{ms:.1} ms") }).unwrap_or_default()}
+                </span>
+                <button class="view-toggle" type="button" on:click=move |_| show_table.update(|t| *t = !*t)>
+                    {move || if show_table.get() { "Legend" } else { "Table" }}
+                </button>
+            </header>
             <div class="plot" on:mousemove=on_move on:mouseleave=on_leave on:mousedown=on_down on:mouseup=on_up>
                 <canvas node_ref=canvas></canvas>
                 {crosshair}
@@ -238,7 +255,10 @@ pub fn TimeSeriesPanel(
                 </Show>
             </div>
             {move || error().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-            <ul class="legend">
+            <Show when=move || show_table.get()>
+                <TableView series=table_series unit=unit />
+            </Show>
+            <ul class="legend" class:hidden=move || show_table.get()>
                 <For each=move || legend.get() key=|r| (r.text.clone(), r.last.map(f64::to_bits)) let:row>
                     <li data-value=row.last.map(|v| v.to_string()).unwrap_or_default()>
                         <span class="swatch" style:background=row.color.clone()></span>
