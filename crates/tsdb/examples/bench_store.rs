@@ -288,6 +288,7 @@ fn main() {
     let native_append = total_samples as f64 / append_secs;
     let native_decode = total_samples as f64 / decode_store;
     let native_decode_iter = total_samples as f64 / decode_iter;
+    let native_decode_xor = total_samples as f64 / decode_xor;
     row_vs(
         "decode_throughput_native",
         total_samples as f64 / decode_store,
@@ -370,6 +371,7 @@ fn main() {
                         ("ratio >= 0.5 (within 2x of native)", native_decode)
                     }
                     "decode_throughput_wasm_per_sample_iterator" => ("report", native_decode_iter),
+                    "decode_throughput_wasm_xor_chunks" => ("report", native_decode_xor),
                     _ => continue,
                 };
                 row_vs(&name, value, "samples/s", target, native);

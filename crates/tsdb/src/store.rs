@@ -143,8 +143,11 @@ impl Sealed {
 /// slot names it, so an equal pointer always means the same (immutable) bytes; a `Weak` does not
 /// count in `Arc::strong_count`, which byte accounting splits columns by.
 struct TimestampMemo {
-    slots: Vec<(Option<Weak<[u8]>>, Vec<Timestamp>)>,
+    slots: Vec<MemoSlot>,
 }
+
+/// A decoded column and the column it was decoded from.
+type MemoSlot = (Option<Weak<[u8]>>, Vec<Timestamp>);
 
 /// Direct-mapped: enough for a few dozen chunks per series before slots evict each other.
 const MEMO_SLOTS: usize = 32;

@@ -10,6 +10,7 @@
 
 use std::hint::black_box;
 
+use lookout_tsdb::chunk::{ChunkAppender, ChunkIter, ChunkIterator, Encoding, XorChunk};
 use lookout_tsdb::testdata::Fleet;
 use lookout_tsdb::{SeriesId, Store};
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -111,6 +112,35 @@ fn store_throughput_in_the_browser() {
     row(
         "decode_throughput_wasm_per_sample_iterator",
         total as f64 / decode_iter,
+        "samples/s",
+    );
+    // Prometheus's XOR chunks of the same samples (the native bench's decode baseline).
+    let per_chunk = lookout_tsdb::StoreConfig::default().samples_per_chunk as usize;
+    let mut xor_chunks: Vec<Vec<u8>> = Vec::new();
+    for series in &data {
+        for part in series.chunks(per_chunk) {
+            let mut c = XorChunk::new();
+            for &(t, v) in part {
+                let _ = c.append(t, v);
+            }
+            xor_chunks.push(c.into_bytes());
+        }
+    }
+    let decode_xor = best(5, || {
+        let mut acc = 0i64;
+        for c in &xor_chunks {
+            let Ok(mut it) = ChunkIter::new(Encoding::Xor, c) else {
+                continue;
+            };
+            while it.next() {
+                acc = acc.wrapping_add(it.at().0);
+            }
+        }
+        acc
+    });
+    row(
+        "decode_throughput_wasm_xor_chunks",
+        total as f64 / decode_xor,
         "samples/s",
     );
 }

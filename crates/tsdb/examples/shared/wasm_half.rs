@@ -78,8 +78,6 @@ fn parse_row(line: &str) -> Option<(String, f64)> {
     let name = after("name")?.strip_prefix('"')?;
     let name = &name[..name.find('"')?];
     let value = after("value")?;
-    let end = value
-        .find(|c: char| c == ',' || c == '}')
-        .unwrap_or(value.len());
+    let end = value.find([',', '}']).unwrap_or(value.len());
     Some((name.to_string(), value[..end].trim().parse().ok()?))
 }

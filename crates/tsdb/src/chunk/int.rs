@@ -198,27 +198,32 @@ impl<'a> IntIter<'a> {
 
     #[inline(always)]
     fn read_v_dod(&mut self) -> i64 {
-        let r = &mut self.r;
-        let w = r.peek();
-        if w >> 63 == 0 {
-            r.skip(1);
-            0
-        } else if w >> 62 == 0b10 {
-            r.skip(7);
-            sign_extend((w >> 57) & 0x1f, 5)
-        } else if w >> 61 == 0b110 {
-            r.skip(12);
-            sign_extend((w >> 52) & 0x1ff, 9)
-        } else if w >> 60 == 0b1110 {
-            r.skip(20);
-            sign_extend((w >> 44) & 0xffff, 16)
-        } else if w >> 59 == 0b11110 {
-            r.skip(37);
-            sign_extend((w >> 27) & 0xffff_ffff, 32)
-        } else {
-            r.skip(5);
-            r.read(64) as i64
-        }
+        read_v_dod(&mut self.r)
+    }
+}
+
+/// Reads a value delta-of-delta in the buckets above.
+#[inline(always)]
+fn read_v_dod(r: &mut BitReader<'_>) -> i64 {
+    let w = r.peek();
+    if w >> 63 == 0 {
+        r.skip(1);
+        0
+    } else if w >> 62 == 0b10 {
+        r.skip(7);
+        sign_extend((w >> 57) & 0x1f, 5)
+    } else if w >> 61 == 0b110 {
+        r.skip(12);
+        sign_extend((w >> 52) & 0x1ff, 9)
+    } else if w >> 60 == 0b1110 {
+        r.skip(20);
+        sign_extend((w >> 44) & 0xffff, 16)
+    } else if w >> 59 == 0b11110 {
+        r.skip(37);
+        sign_extend((w >> 27) & 0xffff_ffff, 32)
+    } else {
+        r.skip(5);
+        r.read(64) as i64
     }
 }
 
@@ -240,19 +245,22 @@ impl IntIter<'_> {
         // Values may only leave the exact range by walking there; their largest magnitude,
         // checked after the loop, catches it.
         let mut mag = 0u64;
+        // The reader in a local, so its state stays in registers across the loop.
+        let mut r = self.r.clone();
         for _ in 0..n {
-            t_delta = t_delta.wrapping_add(read_dod(&mut self.r));
+            t_delta = t_delta.wrapping_add(read_dod(&mut r));
             t = t.wrapping_add(t_delta);
-            v_delta = v_delta.wrapping_add(self.read_v_dod());
+            v_delta = v_delta.wrapping_add(read_v_dod(&mut r));
             v = v.wrapping_add(v_delta);
             mag = mag.max(v.unsigned_abs());
             ts.push(t);
             vs.push(v as f64);
         }
-        if self.r.overrun() {
+        if r.overrun() {
             self.fail("truncated");
             return Err(corrupt("truncated"));
         }
+        self.r = r;
         if mag > 1 << 53 {
             let reason = "value outside the exactly representable integer range";
             self.fail(reason);
