@@ -40,7 +40,10 @@ fn check_read_all(enc: Encoding, bytes: &[u8], want: &[(i64, u64)]) {
         if let Ok(mut it) = ChunkIter::new(enc, &bytes[..cut]) {
             let (mut ts, mut vs) = (Vec::new(), Vec::new());
             let all = it.read_all(&mut ts, &mut vs);
-            assert!(all.is_err() || validate(enc, &bytes[..cut]).is_ok(), "cut at {cut}");
+            assert!(
+                all.is_err() || validate(enc, &bytes[..cut]).is_ok(),
+                "cut at {cut}"
+            );
         }
     }
 }
@@ -277,7 +280,10 @@ fn col_beats_xor_on_counters_and_costs_little_on_full_precision_floats() {
     let ratio: Vec<(i64, f64)> = (0..240).map(|i| (i * 15_000, rng.f64())).collect();
     let col_counter = col::encode(&counter).unwrap().len();
     let xor_counter = xor_of(&counter).len();
-    assert!(col_counter * 2 < xor_counter, "{col_counter} vs {xor_counter}");
+    assert!(
+        col_counter * 2 < xor_counter,
+        "{col_counter} vs {xor_counter}"
+    );
     let col_ratio = col::encode(&ratio).unwrap().len();
     let xor_ratio = xor_of(&ratio).len();
     assert!(col_ratio <= xor_ratio + 8, "{col_ratio} vs {xor_ratio}");
@@ -288,7 +294,10 @@ fn col_rejects_truncated_and_inconsistent_bytes() {
     let s: Vec<(i64, f64)> = (0..100).map(|i| (i * 1000, (i * i) as f64 * 0.5)).collect();
     let bytes = col::encode(&s).unwrap();
     for cut in 0..bytes.len() {
-        assert!(validate(Encoding::Col, &bytes[..cut]).is_err(), "cut at {cut}");
+        assert!(
+            validate(Encoding::Col, &bytes[..cut]).is_err(),
+            "cut at {cut}"
+        );
     }
     let mut more = bytes.clone();
     more[1] += 1; // one sample more than the columns hold
