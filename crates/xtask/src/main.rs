@@ -49,7 +49,7 @@ fn run() -> anyhow::Result<()> {
                 "--dist",
             ])
             .arg(root.join("dist"))
-            .args(&args[1..]);
+            .args(relay_args(&args[1..]));
             tools::status(&mut cmd)
         }
         Some("test") => {
@@ -76,6 +76,15 @@ fn run() -> anyhow::Result<()> {
                 bail!("unknown command {:?}", args[0])
             }
         }
+    }
+}
+
+/// The relay's arguments: what follows `run`, without the `--` a user may put first
+/// (`cargo xtask run -- --target ...`).
+fn relay_args(args: &[String]) -> &[String] {
+    match args.first() {
+        Some(first) if first == "--" => &args[1..],
+        _ => args,
     }
 }
 
