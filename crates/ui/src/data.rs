@@ -43,8 +43,6 @@ pub struct PageData {
     pub samples_received: u64,
     /// Target health as the relay last reported it (empty until it has).
     pub health: Vec<lookout_wire::TargetHealth>,
-    /// Frames that could not be applied, with why.
-    pub last_error: Option<String>,
 }
 
 impl PageData {
@@ -65,9 +63,10 @@ impl PageData {
             }
             Event::Samples { batch, .. } => {
                 let mut changed = false;
+                let mut unknown = 0usize;
                 for (r, t, v) in batch.iter() {
                     let Some(&id) = self.refs.get(&r) else {
-                        self.last_error = Some(format!("sample for unknown series {r}"));
+                        unknown += 1;
                         continue;
                     };
                     // Repeated samples (history overlapping what the page has, a resync) are
@@ -77,6 +76,13 @@ impl PageData {
                         self.samples_received += 1;
                         self.newest = Some(self.newest.map_or(t, |n| n.max(t)));
                     }
+                }
+                if unknown > 0 {
+                    // A relay bug, not the user's: say it where developers look.
+                    web_sys::console::warn_1(
+                        &format!("lookout: {unknown} samples for series the relay never defined")
+                            .into(),
+                    );
                 }
                 changed
             }

@@ -22,11 +22,8 @@ pub const PALETTE: [(u8, u8, u8); 16] = [
     (10, 80, 161),
 ];
 
-/// The colour of a series, from a hash of its labels (FNV-1a: stable across builds and targets).
-pub fn color_for(labels: &Labels) -> (u8, u8, u8) {
-    PALETTE[slot(labels)]
-}
-
+/// A series' preferred palette slot, from a hash of its labels (FNV-1a: stable across builds
+/// and targets).
 fn slot(labels: &Labels) -> usize {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for (n, v) in labels.iter() {
