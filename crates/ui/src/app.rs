@@ -1,30 +1,56 @@
-//! The app: the page's data, its connection to the relay, and the dashboard.
+//! The app: the page's data, its connection to the relay, and the page the URL names — the list
+//! of dashboards or one dashboard (stored in IndexedDB, a starter, or ad-hoc `?expr=` queries).
+
+use std::collections::HashMap;
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use lookout_tsdb::MatchOp;
 use lookout_wire::MatcherSpec;
 
 use crate::components::theme_toggle::apply_stored_theme;
-use crate::components::time_picker::parse_from;
 use crate::components::{
-    QueryBar, Shortcuts, StatPanel, StatusBar, TargetsPanel, ThemeToggle, TimePicker,
-    TimeSeriesPanel,
+    DashboardList, DashboardView, QueryBar, Shortcuts, StatusBar, ThemeToggle, TimePicker,
+    VariableBar,
 };
 use crate::connection::{ConnState, Connection, Handlers, default_relay_url};
-use crate::dashboard::{self, Dashboard, PanelKind};
 use crate::data::PageData;
+use crate::model::Dashboard;
 use crate::query::PanelQuery;
+use crate::starters;
+use crate::storage::Db;
+use crate::url_state::{Route, TimeSel, parse_time, route, time_params};
+use crate::variables::{self, Context, Resolved};
 
-/// How much history panels show unless the URL says otherwise (`from=now-1h`), ms.
+/// How much history panels show unless the URL or the dashboard says otherwise, ms.
 const DEFAULT_RANGE_MS: i64 = 15 * 60 * 1000;
 /// How much history to ask the relay for on the first connection: the longest range the picker
 /// offers (the relay sends what its window holds).
 const HISTORY_MS: i64 = 24 * 3_600_000;
 /// The finest query step: finer only repeats samples.
-const MIN_STEP_MS: i64 = 1000;
+pub const MIN_STEP_MS: i64 = 1000;
+/// The scrape interval `$__rate_interval` assumes (Grafana's default; the relay's too).
+pub const SCRAPE_MS: i64 = 15_000;
 
 fn params() -> Option<web_sys::UrlSearchParams> {
     web_sys::UrlSearchParams::new_with_str(&window().location().search().unwrap_or_default()).ok()
+}
+
+/// The URL's query pairs.
+pub fn url_pairs() -> Vec<(String, String)> {
+    let Some(p) = params() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if let Ok(Some(it)) = js_sys::try_iter(&p) {
+        for e in it.flatten() {
+            let a = js_sys::Array::from(&e);
+            if let (Some(k), Some(v)) = (a.get(0).as_string(), a.get(1).as_string()) {
+                out.push((k, v));
+            }
+        }
+    }
+    out
 }
 
 /// Changes the URL's query parameters and loads the page they describe.
@@ -56,32 +82,13 @@ fn relay_url() -> String {
         .unwrap_or_else(default_relay_url)
 }
 
-/// `?expr=...` (repeatable) shows those queries; otherwise the services overview.
-fn initial_dashboard() -> Dashboard {
-    let exprs: Vec<String> = params()
-        .map(|p| {
-            p.get_all("expr")
-                .iter()
-                .filter_map(|v| v.as_string())
-                .filter(|s| !s.trim().is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
-    if exprs.is_empty() {
-        dashboard::services_overview()
-    } else {
-        dashboard::from_queries(&exprs)
-    }
-}
-
-/// What to ask the relay for: the selectors of every panel's query, plus `up` for the targets.
-fn subscriptions(d: &Dashboard) -> Vec<Vec<MatcherSpec>> {
+/// What to ask the relay for: `up` (the targets) and the selectors of every panel's query.
+/// Matchers whose value holds a variable are left out, so one subscription serves every value
+/// the variable can take and changing it needs no new round trip.
+pub fn subscriptions(d: &Dashboard) -> Vec<Vec<MatcherSpec>> {
     let mut subs = vec![vec![MatcherSpec::new("__name__", MatchOp::Equal, "up")]];
-    for p in &d.panels {
-        for s in PanelQuery::parse(&p.expr)
-            .map(|q| q.subscriptions())
-            .unwrap_or_default()
-        {
+    for p in d.all_panels() {
+        for s in selectors(p.expr()) {
             if !subs.contains(&s) {
                 subs.push(s);
             }
@@ -90,48 +97,181 @@ fn subscriptions(d: &Dashboard) -> Vec<Vec<MatcherSpec>> {
     subs
 }
 
+/// The selectors of one (uninterpolated) query, without matchers on variables.
+pub fn selectors(expr: &str) -> Vec<Vec<MatcherSpec>> {
+    const MARK: &str = "__lookout_var__";
+    let ctx = Context {
+        start: 0,
+        end: 3_600_000,
+        interval_ms: 60_000,
+        scrape_ms: SCRAPE_MS,
+    };
+    let text = variables::Scope::default().interpolate(expr, &ctx);
+    let text = variables::mark_variables(&text, MARK);
+    PanelQuery::parse(&text)
+        .map(|q| q.subscriptions())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| m.into_iter().filter(|m| !m.value.contains(MARK)).collect())
+        .collect()
+}
+
+/// Saves a dashboard in browser storage; a failure is logged and shown by the caller's signal.
+pub fn save(d: &Dashboard, status: RwSignal<Option<String>>) {
+    let (uid, json) = (d.uid.clone(), d.to_json());
+    spawn_local(async move {
+        let r = async { Db::open().await?.put("dashboards", &uid, &json).await }.await;
+        status.set(r.err().map(|e| e.to_string()));
+    });
+}
+
+/// Loads the dashboard a route names: a stored one by uid (a starter's uid finds the stored
+/// copy once it was edited), else the starter itself.
+async fn load(r: &Route) -> Result<Dashboard, String> {
+    let uid = match r {
+        Route::Queries(exprs) => return Ok(starters::from_queries(exprs)),
+        Route::Dashboard(uid) => uid,
+        Route::List => return Err("no dashboard".into()),
+    };
+    let stored = match Db::open().await {
+        Ok(db) => db.get("dashboards", uid).await.map_err(|e| e.to_string())?,
+        Err(e) => {
+            web_sys::console::warn_1(&e.to_string().into());
+            None
+        }
+    };
+    if let Some(json) = stored {
+        return Dashboard::from_json(&json)
+            .map_err(|e| format!("dashboard {uid:?} is damaged: {e}"));
+    }
+    if uid == starters::OVERVIEW_UID {
+        return Ok(starters::services_overview(None));
+    }
+    if let Some(job) = uid.strip_prefix("job-") {
+        return Ok(starters::services_overview(Some(job)));
+    }
+    Err(format!("there is no dashboard {uid:?} in this browser"))
+}
+
+/// The page's shared state, handed to the components.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub data: StoredValue<PageData, LocalStorage>,
+    pub version: ReadSignal<u64>,
+    pub conn: StoredValue<Option<Connection>, LocalStorage>,
+    /// The dashboard being shown (and edited).
+    pub doc: RwSignal<Option<Dashboard>>,
+    /// The visible range, ms.
+    pub range: Signal<(i64, i64)>,
+    pub resolved: Memo<Vec<Resolved>>,
+    /// Selections asked for (the URL's, then the user's), by variable name.
+    pub wanted: RwSignal<HashMap<String, Vec<String>>>,
+    pub hover: RwSignal<Option<i64>>,
+    pub zoom: RwSignal<Option<(i64, i64)>>,
+    pub edit: RwSignal<bool>,
+    /// The last storage problem, shown in the toolbar.
+    pub storage_error: RwSignal<Option<String>>,
+}
+
+impl Page {
+    /// Changes the dashboard and saves it.
+    pub fn change(&self, f: impl FnOnce(&mut Dashboard)) {
+        self.doc.update(|d| {
+            if let Some(d) = d {
+                f(d);
+            }
+        });
+        if let Some(d) = self.doc.get_untracked() {
+            save(&d, self.storage_error);
+            self.subscribe_new(&d);
+        }
+    }
+
+    /// Subscribes to selectors the dashboard reads that the connection does not have yet.
+    pub fn subscribe_new(&self, d: &Dashboard) {
+        let subs = subscriptions(d);
+        self.conn.with_value(|c| {
+            if let Some(c) = c {
+                let start = self
+                    .data
+                    .with_value(|d| d.newest)
+                    .unwrap_or(js_sys::Date::now() as i64)
+                    - HISTORY_MS;
+                for s in subs {
+                    c.subscribe_once(s, start);
+                }
+            }
+        });
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
+    apply_stored_theme();
     let data = StoredValue::new_local(PageData::default());
     let (version, set_version) = signal(0u64);
     let (state, set_state) = signal(ConnState::Connecting);
     let (now, set_now) = signal(js_sys::Date::now() as i64);
-    let dash = initial_dashboard();
-    apply_stored_theme();
-    let range_ms = RwSignal::new(
-        params()
-            .and_then(|p| p.get("from"))
-            .and_then(|f| parse_from(&f))
-            .unwrap_or(DEFAULT_RANGE_MS),
-    );
+    let conn = StoredValue::new_local(None::<Connection>);
+    let pairs = url_pairs();
+    let route = route(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let open = move |subs: Vec<Vec<MatcherSpec>>| {
+        let c = Connection::open(
+            relay_url(),
+            subs,
+            Handlers {
+                on_frame: Box::new(move |frame| {
+                    if data.try_update_value(|d| d.apply(frame)).unwrap_or(false) {
+                        set_now.set(js_sys::Date::now() as i64);
+                        set_version.update(|v| *v += 1);
+                    }
+                }),
+                on_state: Box::new(move |s| set_state.set(s)),
+                on_connect: Box::new(move || {
+                    data.try_update_value(|d| {
+                        d.reset_refs();
+                        // Ask for history from the newest sample we hold: the store ignores
+                        // repeats.
+                        d.newest.unwrap_or(js_sys::Date::now() as i64 - HISTORY_MS)
+                    })
+                    .unwrap_or(0)
+                }),
+            },
+        );
+        conn.set_value(Some(c));
+    };
 
-    let connection = Connection::open(
-        relay_url(),
-        subscriptions(&dash),
-        Handlers {
-            on_frame: Box::new(move |frame| {
-                if data.try_update_value(|d| d.apply(frame)).unwrap_or(false) {
-                    set_now.set(js_sys::Date::now() as i64);
-                    set_version.update(|v| *v += 1);
-                }
-            }),
-            on_state: Box::new(move |s| set_state.set(s)),
-            on_connect: Box::new(move || {
-                data.try_update_value(|d| {
-                    d.reset_refs();
-                    // Ask for history from the newest sample we hold: the store ignores repeats.
-                    d.newest.unwrap_or(js_sys::Date::now() as i64 - HISTORY_MS)
-                })
-                .unwrap_or(0)
-            }),
-        },
+    let time = parse_time(
+        &pairs
+            .iter()
+            .find(|p| p.0 == "from")
+            .map(|p| p.1.clone())
+            .unwrap_or_default(),
+        pairs.iter().find(|p| p.0 == "to").map(|p| p.1.as_str()),
     );
-    // The connection lives as long as the app.
-    StoredValue::new_local(connection);
-
-    // A drag on any chart zooms every panel to that range and pauses live following.
-    let zoom = RwSignal::new(None::<(i64, i64)>);
-    let hover = RwSignal::new(None::<i64>);
+    let range_ms = RwSignal::new(match time {
+        Some(TimeSel::Relative(ms)) => ms,
+        _ => DEFAULT_RANGE_MS,
+    });
+    let zoom = RwSignal::new(match time {
+        Some(TimeSel::Absolute(a, b)) => Some((a, b)),
+        _ => None,
+    });
+    // A zoom (drag on a chart) goes into the URL as an absolute range; "back to live" restores
+    // the relative one.
+    Effect::new(move |prev: Option<()>| {
+        let t = match zoom.get() {
+            Some((a, b)) => TimeSel::Absolute(a, b),
+            None => TimeSel::Relative(range_ms.get()),
+        };
+        if prev.is_some() {
+            let (from, to) = time_params(t);
+            replace_url_with(|p| {
+                p.set("from", &from);
+                p.set("to", &to);
+            });
+        }
+    });
     let range = Signal::derive(move || match zoom.get() {
         Some(r) => r,
         None => {
@@ -139,10 +279,38 @@ pub fn App() -> impl IntoView {
             (end - range_ms.get(), end)
         }
     });
-    let targets = Signal::derive(move || {
+    let doc = RwSignal::new(None::<Dashboard>);
+    let wanted = RwSignal::new(variables::wanted_from_pairs(
+        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    ));
+    let resolved = Memo::new(move |_| {
         version.track();
-        data.with_value(PageData::targets)
+        let vars = doc.with(|d| {
+            d.as_ref()
+                .map(|d| d.variables().to_vec())
+                .unwrap_or_default()
+        });
+        if vars.is_empty() {
+            return Vec::new();
+        }
+        let (start, end) = range.get();
+        let ctx = Context::for_width(start, end, 1000, SCRAPE_MS);
+        wanted.with(|w| data.with_value(|d| variables::resolve(&vars, w, d.store(), &ctx)))
     });
+    let page = Page {
+        data,
+        version,
+        conn,
+        doc,
+        range,
+        resolved,
+        wanted,
+        hover: RwSignal::new(None),
+        zoom,
+        edit: RwSignal::new(pairs.iter().any(|p| p.0 == "edit")),
+        storage_error: RwSignal::new(None),
+    };
+    let load_error = RwSignal::new(None::<String>);
     let newest = Signal::derive(move || {
         version.track();
         data.with_value(|d| d.newest)
@@ -151,24 +319,41 @@ pub fn App() -> impl IntoView {
         version.track();
         data.with_value(|d| d.samples_received)
     });
-
-    let panels = dash
-        .panels
-        .iter()
-        .cloned()
-        .map(|p| match p.kind {
-            PanelKind::Targets => view! { <TargetsPanel targets=targets /> }.into_any(),
-            PanelKind::Stat => view! { <StatPanel panel=p data=data version=version range=range min_step=MIN_STEP_MS /> }.into_any(),
-            PanelKind::TimeSeries => {
-                view! { <TimeSeriesPanel panel=p data=data version=version range=range min_step=MIN_STEP_MS hover=hover zoom=zoom /> }.into_any()
+    let is_list = route == Route::List;
+    if is_list {
+        open(subscriptions(&Dashboard::default()));
+    } else {
+        let r = route.clone();
+        let has_time = time.is_some();
+        spawn_local(async move {
+            match load(&r).await {
+                Ok(d) => {
+                    if !has_time
+                        && let Some(TimeSel::Relative(ms)) = d
+                            .time
+                            .as_ref()
+                            .and_then(|t| parse_time(&t.from, Some(&t.to)))
+                    {
+                        range_ms.set(ms);
+                    }
+                    open(subscriptions(&d));
+                    document().set_title(&format!("{} · Lookout", d.title));
+                    doc.set(Some(d));
+                }
+                Err(e) => {
+                    open(subscriptions(&Dashboard::default()));
+                    load_error.set(Some(e));
+                }
             }
-        })
-        .collect_view();
+        });
+    }
 
+    let loaded = Memo::new(move |_| doc.with(Option::is_some));
+    let title = move || doc.with(|d| d.as_ref().map(|d| d.title.clone()).unwrap_or_default());
     view! {
         <header class="topbar">
-            <h1>"Lookout"</h1>
-            <span class="dashboard-title">{dash.title.clone()}</span>
+            <h1><a href="?dashboards" class="home" title="All dashboards">"Lookout"</a></h1>
+            <span class="dashboard-title">{move || if is_list { "Dashboards".to_owned() } else { title() }}</span>
             <QueryBar />
             <TimePicker range_ms=range_ms />
             <Show when=move || zoom.get().is_some()>
@@ -179,7 +364,34 @@ pub fn App() -> impl IntoView {
             <ThemeToggle />
             <StatusBar state=state newest=newest samples=samples />
         </header>
-        <main class="grid">{panels}</main>
+        {move || {
+            if is_list {
+                let jobs = Signal::derive(move || {
+                    version.track();
+                    let mut jobs: Vec<String> = data.with_value(|d| d.targets().into_iter().map(|t| t.0).collect());
+                    jobs.dedup();
+                    jobs
+                });
+                return view! { <DashboardList jobs=jobs /> }.into_any();
+            }
+            if let Some(e) = load_error.get() {
+                return view! {
+                    <main class="page-message" role="alert">
+                        <p class="error">{e}</p>
+                        <p><a href="?dashboards">"All dashboards"</a></p>
+                    </main>
+                }
+                .into_any();
+            }
+            if !loaded.get() {
+                return view! { <main class="page-message"><p>"Loading the dashboard…"</p></main> }.into_any();
+            }
+            view! {
+                <VariableBar page=page />
+                <DashboardView page=page min_step=MIN_STEP_MS />
+            }
+            .into_any()
+        }}
         <Shortcuts range_ms=range_ms zoom=zoom />
     }
 }

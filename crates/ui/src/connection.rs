@@ -93,6 +93,8 @@ struct Inner {
     socket: RefCell<Option<WebSocket>>,
     // Kept alive while their socket is; replaced on reconnect.
     closures: RefCell<Vec<Box<dyn std::any::Any>>>,
+    /// Every subscription's matchers, so one is never asked for twice.
+    known: RefCell<Vec<Vec<MatcherSpec>>>,
 }
 
 /// A live connection that reconnects by itself until dropped.
@@ -124,8 +126,8 @@ impl Connection {
         handlers: Handlers,
     ) -> Connection {
         let mut session = Session::new(token);
-        for matchers in subscriptions {
-            session.subscribe(matchers, 0);
+        for matchers in &subscriptions {
+            session.subscribe(matchers.clone(), 0);
         }
         let inner = Rc::new(Inner {
             url,
@@ -135,9 +137,37 @@ impl Connection {
             refused: Cell::new(false),
             socket: RefCell::new(None),
             closures: RefCell::new(Vec::new()),
+            known: RefCell::new(subscriptions),
         });
         connect(&inner);
         Connection(inner)
+    }
+}
+
+impl Connection {
+    /// Adds a subscription unless one with the same matchers exists: sent now when the socket
+    /// is open, and on every reconnect.
+    pub fn subscribe_once(&self, matchers: Vec<MatcherSpec>, start: i64) {
+        if self.0.known.borrow().contains(&matchers) {
+            return;
+        }
+        self.0.known.borrow_mut().push(matchers.clone());
+        let sub = self
+            .0
+            .session
+            .borrow_mut()
+            .subscribe(matchers.clone(), start);
+        if let Some(ws) = self.0.socket.borrow().as_ref()
+            && ws.ready_state() == WebSocket::OPEN
+        {
+            let f = Frame::Subscribe {
+                sub,
+                matchers,
+                start,
+                resume: None,
+            };
+            let _ = ws.send_with_u8_array(&f.encode());
+        }
     }
 }
 

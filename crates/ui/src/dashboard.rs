@@ -1,8 +1,8 @@
-//! Dashboards: what panels a page shows. The model follows Grafana's classic JSON model where it
-//! can (a panel has a title, PromQL targets with a legend format, and a unit), so that Grafana
-//! dashboards can be imported later.
+//! A panel as the components draw it: derived from the saved [`crate::model::Panel`] with
+//! variables interpolated, its unit and thresholds parsed; Grafana's `{{label}}` legend format.
 
 use crate::format::Unit;
+use crate::model::{self, PanelType};
 
 /// How a panel draws its query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,6 +13,8 @@ pub enum PanelKind {
     Targets,
     /// The newest value, large, over a sparkline.
     Stat,
+    /// The newest value of every series, one row each.
+    Table,
 }
 
 /// One panel.
@@ -29,6 +31,9 @@ pub struct Panel {
     /// Grafana's thresholds: from each value upward the colour changes (the first applies below
     /// every value). Empty means the base colour.
     pub thresholds: Vec<(f64, (u8, u8, u8))>,
+    /// The saved panel (interpolated), for what the drawing reads beyond the fields above:
+    /// `fieldConfig.defaults` (min, max, decimals, custom draw style), `options` (legend).
+    pub config: model::Panel,
 }
 
 /// Grafana's threshold colours.
@@ -51,167 +56,58 @@ pub fn threshold_color(thresholds: &[(f64, (u8, u8, u8))], v: Option<f64>) -> (u
 }
 
 impl Panel {
-    fn stat(
-        id: &str,
-        title: &str,
-        expr: &str,
-        unit: Unit,
-        thresholds: Vec<(f64, (u8, u8, u8))>,
-    ) -> Panel {
-        Panel {
-            id: id.into(),
-            title: title.into(),
-            kind: PanelKind::Stat,
-            expr: expr.into(),
-            legend: String::new(),
+    /// The panel as drawn from its saved form, with variables already interpolated into `expr`
+    /// and `title` by the caller. `None` for rows and panel types this page does not draw.
+    pub fn from_model(p: &model::Panel, expr: String, title: String) -> Option<Panel> {
+        let kind = match p.panel_type() {
+            PanelType::TimeSeries | PanelType::Heatmap => PanelKind::TimeSeries,
+            PanelType::Stat | PanelType::Gauge | PanelType::BarGauge => PanelKind::Stat,
+            PanelType::Table => PanelKind::Table,
+            PanelType::Targets => PanelKind::Targets,
+            PanelType::Row | PanelType::Unsupported(_) => return None,
+        };
+        let d = p.defaults();
+        let unit = d
+            .and_then(|d| d.unit.as_deref())
+            .map_or(Unit::Short, unit_from_grafana);
+        let mut thresholds: Vec<(f64, (u8, u8, u8))> = d
+            .and_then(|d| d.thresholds.as_ref())
+            .map(|t| {
+                t.steps
+                    .iter()
+                    .map(|s| {
+                        (
+                            s.value.unwrap_or(f64::NEG_INFINITY),
+                            model::parse_color(&s.color).unwrap_or(BLUE),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        thresholds.sort_by(|a, b| a.0.total_cmp(&b.0));
+        Some(Panel {
+            id: p.id.to_string(),
+            title,
+            kind,
+            expr,
+            legend: p.legend_format().to_owned(),
             unit,
             thresholds,
-        }
-    }
-
-    fn timeseries(id: &str, title: &str, expr: &str, legend: &str, unit: Unit) -> Panel {
-        Panel {
-            id: id.into(),
-            title: title.into(),
-            kind: PanelKind::TimeSeries,
-            expr: expr.into(),
-            legend: legend.into(),
-            unit,
-            thresholds: Vec::new(),
-        }
+            config: p.clone(),
+        })
     }
 }
 
-/// A titled set of panels.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Dashboard {
-    pub title: String,
-    pub panels: Vec<Panel>,
-}
-
-fn targets_panel() -> Panel {
-    Panel {
-        id: "targets".into(),
-        title: "Targets".into(),
-        kind: PanelKind::Targets,
-        expr: "up".into(),
-        legend: String::new(),
-        unit: Unit::Short,
-        thresholds: Vec::new(),
-    }
-}
-
-/// "Services overview": what an operator looks at first for every scrape job — request rate,
-/// error ratio, latency quantiles, saturation — over the demo fleet or any service that exposes
-/// the usual `http_requests_total` / `http_request_duration_seconds` metrics.
-pub fn services_overview() -> Dashboard {
-    use Unit::*;
-    let p = Panel::timeseries;
-    Dashboard {
-        title: "Services overview".into(),
-        panels: vec![
-            Panel::stat(
-                "stat-rps",
-                "Requests",
-                "sum(rate(http_requests_total[1m]))",
-                RequestsPerSecond,
-                vec![(0.0, BLUE)],
-            ),
-            Panel::stat(
-                "stat-errors",
-                "Errors (5xx)",
-                "sum(rate(http_requests_total{code=~\"5..\"}[1m])) / sum(rate(http_requests_total[1m]))",
-                PercentUnit,
-                vec![(0.0, GREEN), (0.01, ORANGE), (0.05, RED)],
-            ),
-            Panel::stat(
-                "stat-p95",
-                "Latency p95 (all)",
-                "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[1m])))",
-                Seconds,
-                vec![(0.0, GREEN), (0.25, ORANGE), (1.0, RED)],
-            ),
-            Panel::stat(
-                "stat-up",
-                "Targets up",
-                "count(up == 1) / count(up)",
-                PercentUnit,
-                vec![(0.0, RED), (0.99, ORANGE), (1.0, GREEN)],
-            ),
-            targets_panel(),
-            p(
-                "rps",
-                "Request rate by service",
-                "sum by (job) (rate(http_requests_total[1m]))",
-                "{{job}}",
-                RequestsPerSecond,
-            ),
-            p(
-                "errors",
-                "Error ratio (5xx)",
-                "sum by (job) (rate(http_requests_total{code=~\"5..\"}[1m])) / sum by (job) (rate(http_requests_total[1m]))",
-                "{{job}}",
-                PercentUnit,
-            ),
-            p(
-                "p95",
-                "Latency p95",
-                "histogram_quantile(0.95, sum by (job, le) (rate(http_request_duration_seconds_bucket[1m])))",
-                "{{job}}",
-                Seconds,
-            ),
-            p(
-                "p50",
-                "Latency p50",
-                "histogram_quantile(0.5, sum by (job, le) (rate(http_request_duration_seconds_bucket[1m])))",
-                "{{job}}",
-                Seconds,
-            ),
-            p(
-                "routes",
-                "Requests by route",
-                "sum by (job, method, route) (rate(http_requests_total[1m]))",
-                "{{job}} {{method}} {{route}}",
-                RequestsPerSecond,
-            ),
-            p(
-                "cpu",
-                "CPU",
-                "rate(process_cpu_seconds_total[1m])",
-                "{{job}}",
-                Cores,
-            ),
-            p(
-                "memory",
-                "Resident memory",
-                "process_resident_memory_bytes",
-                "{{job}}",
-                Bytes,
-            ),
-            p("queue", "Queue depth", "queue_depth", "{{job}}", Short),
-            p(
-                "scrape",
-                "Scrape duration",
-                "scrape_duration_seconds",
-                "{{job}}",
-                Seconds,
-            ),
-        ],
-    }
-}
-
-/// An ad-hoc dashboard of one time-series panel per query (`?expr=...` in the page's URL).
-pub fn from_queries(exprs: &[String]) -> Dashboard {
-    Dashboard {
-        title: "Queries".into(),
-        panels: std::iter::once(targets_panel())
-            .chain(
-                exprs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, e)| Panel::timeseries(&format!("q{}", i + 1), e, e, "", Unit::Short)),
-            )
-            .collect(),
+/// Grafana's unit ids, as far as [`Unit`] draws them; others are plain numbers.
+pub fn unit_from_grafana(id: &str) -> Unit {
+    match id {
+        "s" => Unit::Seconds,
+        "bytes" | "decbytes" => Unit::Bytes,
+        "percentunit" => Unit::PercentUnit,
+        "percent" => Unit::Percent,
+        "reqps" | "rps" => Unit::RequestsPerSecond,
+        "cores" => Unit::Cores,
+        _ => Unit::Short,
     }
 }
 
@@ -267,17 +163,5 @@ mod tests {
         assert_eq!(threshold_color(&t, Some(0.5)), RED);
         assert_eq!(threshold_color(&t, None), GREEN);
         assert_eq!(threshold_color(&[], Some(1.0)), BLUE);
-    }
-
-    #[wasm_bindgen_test]
-    fn every_starter_query_parses() {
-        for p in services_overview().panels {
-            assert!(
-                lookout_promql::parse(&p.expr).is_ok(),
-                "{}: {:?}",
-                p.id,
-                lookout_promql::parse(&p.expr).err()
-            );
-        }
     }
 }

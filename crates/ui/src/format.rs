@@ -48,6 +48,8 @@ pub enum Unit {
     Bytes,
     /// A ratio 0..1 shown as a percentage.
     PercentUnit,
+    /// A percentage 0..100 (Grafana's `percent`).
+    Percent,
     RequestsPerSecond,
     /// CPU seconds per second.
     Cores,
@@ -62,8 +64,8 @@ pub fn value(v: f64, unit: Unit) -> String {
         Unit::Short => si(v),
         Unit::RequestsPerSecond => format!("{} req/s", si(v)),
         Unit::Cores => format!("{} cores", si(v)),
-        Unit::PercentUnit => {
-            let p = v * 100.0;
+        Unit::PercentUnit | Unit::Percent => {
+            let p = if unit == Unit::Percent { v } else { v * 100.0 };
             let digits = if p.abs() >= 10.0 {
                 1
             } else if p.abs() >= 1.0 {
@@ -138,6 +140,7 @@ mod tests {
         assert_eq!(value(90.0, Unit::Seconds), "1.5 min");
         assert_eq!(value(268_435_456.0, Unit::Bytes), "256 MiB");
         assert_eq!(value(0.0525, Unit::PercentUnit), "5.25%");
+        assert_eq!(value(87.26, Unit::Percent), "87.3%");
         assert_eq!(value(1500.0, Unit::RequestsPerSecond), "1.5k req/s");
         assert_eq!(value(f64::NAN, Unit::Bytes), "NaN");
     }

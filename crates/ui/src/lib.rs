@@ -6,13 +6,20 @@
 
 pub mod app;
 pub mod charts;
+pub mod complete;
 pub mod components;
 pub mod connection;
 pub mod dashboard;
 pub mod data;
 pub mod format;
+pub mod layout;
+pub mod model;
 pub mod query;
+pub mod starters;
+pub mod storage;
 pub mod table;
+pub mod url_state;
+pub mod variables;
 
 /// Mounts the app on the page's body.
 pub fn start() {

@@ -1,6 +1,10 @@
 //! Components: each wires signals to the plain-Rust logic of the crate.
 
+pub mod dashboard_list;
+pub mod dashboard_settings;
+pub mod dashboard_view;
 pub mod panel;
+pub mod panel_editor;
 pub mod query_bar;
 pub mod shortcuts;
 pub mod stat;
@@ -9,12 +13,17 @@ pub mod table_view;
 pub mod targets;
 pub mod theme_toggle;
 pub mod time_picker;
+pub mod variable_bar;
 
+pub use dashboard_list::DashboardList;
+pub use dashboard_view::DashboardView;
 pub use panel::TimeSeriesPanel;
 pub use query_bar::QueryBar;
 pub use shortcuts::Shortcuts;
 pub use stat::StatPanel;
 pub use status::StatusBar;
+pub use table_view::TableView;
 pub use targets::TargetsPanel;
 pub use theme_toggle::ThemeToggle;
 pub use time_picker::TimePicker;
+pub use variable_bar::VariableBar;
