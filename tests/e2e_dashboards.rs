@@ -116,20 +116,22 @@ async fn dashboards_are_built_kept_shared_and_imported() -> anyhow::Result<()> {
         browser.eval(&click(".editor-cancel")).await?;
 
         // Drag the panel half the grid to the right: it snaps to column 13 and stays there.
-        let moved = browser
+        browser
             .eval(
                 r#"const cell = document.querySelector('.cell'); const h = cell.querySelector('.move-handle');
                    const grid = document.querySelector('.dash-grid'); const r = h.getBoundingClientRect();
-                   const col = (grid.clientWidth - 16 + 8) / 24;
+                   const col = (grid.clientWidth - 24 + 8) / 24;
                    const ev = (t, x) => new PointerEvent(t, { bubbles: true, pointerId: 1, clientX: x, clientY: r.top + 2 });
                    h.dispatchEvent(ev('pointerdown', r.left));
                    grid.dispatchEvent(ev('pointermove', r.left + col * 6.2));
                    grid.dispatchEvent(ev('pointermove', r.left + col * 12.2));
                    grid.dispatchEvent(ev('pointerup', r.left + col * 12.2));
-                   return getComputedStyle(cell).getPropertyValue('--col').trim();"#,
+                   return true;"#,
             )
             .await?;
-        assert_eq!(moved, "13", "the panel snapped to column 13");
+        browser
+            .wait_for(WAIT, "the panel to snap to column 13", "return getComputedStyle(document.querySelector('.cell')).getPropertyValue('--col').trim() === '13';")
+            .await?;
 
         // Reload: the dashboard, its panel and its place were kept in IndexedDB.
         browser.goto(&format!("{base}/?d={uid}")).await?;
@@ -147,18 +149,23 @@ async fn dashboards_are_built_kept_shared_and_imported() -> anyhow::Result<()> {
         assert_eq!(one["legend"], serde_json::json!(["checkout"]));
         browser
             .eval(
-                r#"const s = document.querySelector('.variable[data-var="job"] select');
-                   for (const o of s.options) o.selected = o.value === 'gateway' || o.value === 'payments';
-                   s.dispatchEvent(new Event('change', { bubbles: true }));
+                r#"const box = v => document.querySelector(`.variable[data-var="job"] input[value="${v}"]`);
+                   box('gateway').click();
                    return true;"#,
             )
             .await?;
+        for (value, checked) in [("payments", false), ("checkout", true)] {
+            // Each click re-renders the menu: wait for the new one, then toggle the next value.
+            browser
+                .wait_for(WAIT, "the variable menu", &format!(r#"const b = document.querySelector('.variable[data-var="job"] input[value="{value}"]'); if (!b || b.checked !== {checked}) return false; b.click(); return true;"#))
+                .await?;
+        }
         let two = browser
             .wait_for(WAIT, "the panels to follow the variable", &format!("const s = (() => {{ {} }})(); return s && s.count === 2 ? s : null;", panel_state("Request rate by service")))
             .await?;
         assert!(two["expr"].as_str().unwrap_or_default().contains("job=~\"(gateway|payments)\""), "{two}");
         // The instance variable is chained to job: only those jobs' instances are offered.
-        let instances = browser.eval(r#"return [...document.querySelectorAll('.variable[data-var="instance"] option')].length;"#).await?;
+        let instances = browser.eval(r#"return document.querySelectorAll('.variable[data-var="instance"] input').length;"#).await?;
         assert_eq!(instances, 3, "All + one instance per selected job");
         browser.screenshot(&shot("dash-variables")).await?;
 
@@ -201,6 +208,24 @@ async fn dashboards_are_built_kept_shared_and_imported() -> anyhow::Result<()> {
         browser
             .wait_for(WAIT, "the expanded row's panels", "return [...document.querySelectorAll('section.panel h2')].some(h => h.textContent === 'Network Traffic');")
             .await?;
+
+        // At a phone's width the grid is one column, in reading order.
+        browser.set_window_size(400, 850).await?;
+        browser.goto(&format!("{base}/?d=services-overview")).await?;
+        let column = browser
+            .wait_for(
+                WAIT,
+                "a single column",
+                r#"const cells = [...document.querySelectorAll('.cell')];
+                   if (cells.length < 10) return null;
+                   const lefts = new Set(cells.map(c => Math.round(c.getBoundingClientRect().left)));
+                   const tops = cells.map(c => c.getBoundingClientRect().top);
+                   const ordered = tops.every((t, i) => i === 0 || t > tops[i - 1]);
+                   return { lefts: lefts.size, ordered };"#,
+            )
+            .await?;
+        assert_eq!(column, serde_json::json!({ "lefts": 1, "ordered": true }));
+        browser.screenshot(&shot("dash-phone")).await?;
         anyhow::Ok(())
     }
     .await;

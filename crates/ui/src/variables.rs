@@ -184,12 +184,13 @@ pub fn parse_duration(s: &str) -> Option<i64> {
 }
 
 /// Escapes regex metacharacters the way Grafana's Prometheus data source does for multi-value
-/// variables, so `a.b` matches only `a.b`.
+/// variables, so `a.b` matches only `a.b`. The backslash is doubled: the value lands inside a
+/// PromQL double-quoted string, where `\.` alone is an unknown escape.
 pub fn regex_escape(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
     for c in v.chars() {
         if "\\^$*+?.()|{}[]".contains(c) {
-            out.push('\\');
+            out.push_str("\\\\");
         }
         out.push(c);
     }
@@ -692,7 +693,7 @@ mod tests {
         let c = ctx();
         assert_eq!(
             scope.interpolate("up{job=~\"$job\"}", &c),
-            "up{job=~\"(api|db\\.main)\"}"
+            "up{job=~\"(api|db\\\\.main)\"}"
         );
         assert_eq!(
             scope.interpolate("${job:pipe} [[job:csv]] ${job:json}", &c),
@@ -711,10 +712,19 @@ mod tests {
             mark_variables("x{a=\"$a\", b=~\"${b:regex}\", c=\"[[c]]\"}[5m]", "M"),
             "x{a=\"M\", b=~\"M\", c=\"M\"}[5m]"
         );
+        // The result is valid PromQL that selects exactly those series.
+        let q = lookout_promql::parse(&scope.interpolate("up{job=~\"$job\"}", &c)).unwrap();
+        let res = lookout_promql::Engine::default()
+            .instant(&s, &q, 3_600_000)
+            .unwrap();
+        let Value::Vector(v) = res.value else {
+            panic!()
+        };
+        assert_eq!(v.len(), 3, "api twice and db.main once");
         let all = resolve(&vars, &HashMap::new(), &s, &c);
         assert_eq!(
             Scope::new(&all).interpolate("$job", &c),
-            "(api|db\\.main|web)"
+            "(api|db\\\\.main|web)"
         );
     }
 

@@ -285,7 +285,7 @@ pub fn DashboardView(page: Page, min_step: i64) -> impl IntoView {
         }
         let width = grid
             .get_untracked()
-            .map_or(1200.0, |g| f64::from(g.client_width()) - 16.0);
+            .map_or(1200.0, |g| f64::from(g.client_width()) - 24.0);
         drag.set(Some(Drag {
             id,
             resize,
