@@ -65,9 +65,9 @@ fn push_down(panels: &mut [Panel], i: usize) {
             break;
         }
         let fixed = panels[k].grid_pos;
-        for j in 0..panels.len() {
-            if j != k && j != i && panels[j].grid_pos.overlaps(&fixed) {
-                panels[j].grid_pos.y = fixed.bottom();
+        for (j, p) in panels.iter_mut().enumerate() {
+            if j != k && j != i && p.grid_pos.overlaps(&fixed) {
+                p.grid_pos.y = fixed.bottom();
                 queue.push(j);
             }
         }

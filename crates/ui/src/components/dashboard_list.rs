@@ -221,7 +221,7 @@ pub fn DashboardList(jobs: Signal<Vec<String>>) -> impl IntoView {
                                                 }
                                             }
                                         </Show>
-                                        <span class="muted">{format!("{panels} panels")}</span>
+                                        <span class="muted">{if panels == 1 { "1 panel".to_owned() } else { format!("{panels} panels") }}</span>
                                         <span class="tags">{d.tags.join(", ")}</span>
                                         <span class="actions">
                                             <button type="button" class="rename" on:click=move |_| renaming.update(|r| *r = !*r)>"Rename"</button>
