@@ -61,9 +61,10 @@ pub fn route<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Route {
             _ => {}
         }
     }
+    // The query bar appends `expr` to whatever the URL holds: queries win over `d`.
     match uid {
+        _ if !exprs.is_empty() => Route::Queries(exprs),
         Some(u) => Route::Dashboard(u),
-        None if !exprs.is_empty() => Route::Queries(exprs),
         None => Route::Dashboard(crate::starters::OVERVIEW_UID.into()),
     }
 }
