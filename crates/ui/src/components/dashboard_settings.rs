@@ -14,13 +14,18 @@ pub fn DashboardSettings(page: Page, on_close: Callback<()>) -> impl IntoView {
     let vars = RwSignal::new(serde_json::to_string_pretty(d.variables()).unwrap_or_default());
     let error = RwSignal::new(None::<String>);
     let save = move |_| {
-        let list: Vec<Variable> = match serde_json::from_str(&vars.get_untracked()) {
-            Ok(l) => l,
-            Err(e) => {
-                error.set(Some(format!("variables: {e}")));
-                return;
-            }
-        };
+        // Through `Value`, as dashboards are read: one deserializer in the bundle, not two.
+        let list: Vec<Variable> =
+            match serde_json::from_str::<serde_json::Value>(&vars.get_untracked())
+                .map_err(|e| format!("variables: not valid JSON: {e}"))
+                .and_then(|v| serde_json::from_value(v).map_err(|e| format!("variables: {e}")))
+            {
+                Ok(l) => l,
+                Err(e) => {
+                    error.set(Some(e));
+                    return;
+                }
+            };
         if let Some(v) = list.iter().find(|v| v.name.trim().is_empty()) {
             error.set(Some(format!(
                 "variables: a variable of type {:?} has no name",
