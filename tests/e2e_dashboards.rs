@@ -89,6 +89,20 @@ async fn dashboards_are_built_kept_shared_and_imported() -> anyhow::Result<()> {
         // Add a panel with a query: the editor's preview and then the dashboard show its series.
         browser.eval(&click(".add-panel")).await?;
         browser.wait_for(WAIT, "the panel editor", "return document.querySelector('.editor-overlay') !== null;").await?;
+        // Autocomplete offers the label names of the metric being typed, from the page's store
+        // (which holds what the page subscribed to: here `up`, until the relay's metadata
+        // requests can name every metric).
+        browser
+            .eval(&type_into(".editor-query textarea", "count(up{jo"))
+            .await?;
+        let offered = browser
+            .wait_for(
+                WAIT,
+                "label name suggestions",
+                "const l = [...document.querySelectorAll('.suggestions li')].map(li => li.textContent); return l.length ? l : null;",
+            )
+            .await?;
+        assert_eq!(offered, serde_json::json!(["job"]), "only labels of up starting with 'jo'");
         browser.eval(&type_into(".editor-title", "Requests per job")).await?;
         browser.eval(&type_into(".editor-query textarea", "sum by (job) (rate(http_requests_total[5s]))")).await?;
         browser.eval(&type_into(".editor-legend", "{{job}}")).await?;

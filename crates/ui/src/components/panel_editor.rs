@@ -135,6 +135,15 @@ pub fn PanelEditor(
         })
     });
     let show_suggest = RwSignal::new(false);
+    // Ctrl+Space asks for suggestions where nothing is typed yet (else every function shows).
+    let forced = RwSignal::new(false);
+    let visible = Memo::new(move |_| {
+        show_suggest.get()
+            && suggestions.with(|(slot, typed, list)| {
+                !list.is_empty()
+                    && (forced.get() || !typed.is_empty() || *slot != complete::Slot::Name)
+            })
+    });
     let picked = RwSignal::new(0usize);
 
     // The draft's query follows the text box.
@@ -175,9 +184,10 @@ pub fn PanelEditor(
     };
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
         let n = suggestions.with_untracked(|s| s.2.len());
-        if !show_suggest.get_untracked() || n == 0 {
+        if !visible.get_untracked() || n == 0 {
             if ev.key() == " " && ev.ctrl_key() {
                 ev.prevent_default();
+                forced.set(true);
                 show_suggest.set(true);
             }
             return;
@@ -213,6 +223,7 @@ pub fn PanelEditor(
         set_expr.set(ta.value());
         cursor.set(pos);
         picked.set(0);
+        forced.set(false);
         show_suggest.set(true);
     };
 
@@ -277,7 +288,7 @@ pub fn PanelEditor(
                                 on:input=on_input on:keydown=on_key on:blur=move |_| show_suggest.set(false)
                                 on:click=move |ev| if let Some(ta) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlTextAreaElement>().ok()) { cursor.set(ta.selection_start().ok().flatten().unwrap_or(0) as usize); }></textarea>
                         </div>
-                        <Show when=move || show_suggest.get() && suggestions.with(|s| !s.2.is_empty())>
+                        <Show when=move || visible.get()>
                             <ul class="suggestions" role="listbox">
                                 {move || suggestions.get().2.into_iter().enumerate().map(|(i, s)| view! {
                                     <li role="option" class:picked=move || picked.get() == i aria-selected=move || (picked.get() == i).to_string()
