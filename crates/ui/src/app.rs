@@ -7,12 +7,13 @@ use lookout_wire::MatcherSpec;
 use crate::components::theme_toggle::apply_stored_theme;
 use crate::components::time_picker::parse_from;
 use crate::components::{
-    QueryBar, Shortcuts, StatPanel, StatusBar, TargetsPanel, ThemeToggle, TimePicker,
-    TimeSeriesPanel,
+    CacheSettings, OfflineBanner, QueryBar, Shortcuts, StatPanel, StatusBar, TargetsPanel,
+    ThemeToggle, TimePicker, TimeSeriesPanel,
 };
 use crate::connection::{ConnState, Connection, Handlers, default_relay_url};
 use crate::dashboard::{self, Dashboard, PanelKind};
 use crate::data::PageData;
+use crate::offline::{self, Cache, CacheStatus};
 use crate::query::PanelQuery;
 
 /// How much history panels show unless the URL says otherwise (`from=now-1h`), ms.
@@ -105,29 +106,43 @@ pub fn App() -> impl IntoView {
             .unwrap_or(DEFAULT_RANGE_MS),
     );
 
-    let connection = Connection::open(
-        relay_url(),
-        subscriptions(&dash),
-        Handlers {
-            on_frame: Box::new(move |frame| {
-                if data.try_update_value(|d| d.apply(frame)).unwrap_or(false) {
-                    set_now.set(js_sys::Date::now() as i64);
-                    set_version.update(|v| *v += 1);
-                }
-            }),
-            on_state: Box::new(move |s| set_state.set(s)),
-            on_connect: Box::new(move || {
-                data.try_update_value(|d| {
-                    d.reset_refs();
-                    // Ask for history from the newest sample we hold: the store ignores repeats.
-                    d.newest.unwrap_or(js_sys::Date::now() as i64 - HISTORY_MS)
-                })
-                .unwrap_or(0)
-            }),
-        },
-    );
-    // The connection lives as long as the app.
-    StoredValue::new_local(connection);
+    // The cache is restored before the page connects, so panels draw from it at once; until
+    // live data arrives, "now" is the newest cached sample (live following pauses offline).
+    let cache_status = RwSignal::new(CacheStatus::default());
+    let cache = Cache::new(data, cache_status, move || set_version.update(|v| *v += 1));
+    let connection = StoredValue::new_local(None::<Connection>);
+    let subs = subscriptions(&dash);
+    cache.start(move || {
+        if let Some(t) = data.try_with_value(|d| d.newest).flatten() {
+            set_now.set(t);
+        }
+        let c = Connection::open(
+            relay_url(),
+            subs,
+            Handlers {
+                on_frame: Box::new(move |frame| {
+                    if data.try_update_value(|d| d.apply(frame)).unwrap_or(false) {
+                        set_now.set(js_sys::Date::now() as i64);
+                        set_version.update(|v| *v += 1);
+                    }
+                }),
+                on_state: Box::new(move |s| set_state.set(s)),
+                on_connect: Box::new(move || {
+                    data.try_update_value(|d| {
+                        d.reset_refs();
+                        // Ask for history from the newest sample we hold (restored or streamed):
+                        // the relay backfills the gap and the store ignores repeats.
+                        d.newest.unwrap_or(js_sys::Date::now() as i64 - HISTORY_MS)
+                    })
+                    .unwrap_or(0)
+                }),
+            },
+        );
+        // The connection lives as long as the app.
+        connection.set_value(Some(c));
+    });
+    offline::expose_sample_count(data);
+    let cache = StoredValue::new_local(cache);
 
     // A drag on any chart zooms every panel to that range and pauses live following.
     let zoom = RwSignal::new(None::<(i64, i64)>);
@@ -177,8 +192,10 @@ pub fn App() -> impl IntoView {
                 </button>
             </Show>
             <ThemeToggle />
+            <CacheSettings cache=cache status=cache_status />
             <StatusBar state=state newest=newest samples=samples />
         </header>
+        <OfflineBanner state=state newest=newest cache=cache_status />
         <main class="grid">{panels}</main>
         <Shortcuts range_ms=range_ms zoom=zoom />
     }

@@ -11,6 +11,7 @@ pub mod connection;
 pub mod dashboard;
 pub mod data;
 pub mod format;
+pub mod offline;
 pub mod query;
 pub mod table;
 

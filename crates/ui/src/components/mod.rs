@@ -1,7 +1,9 @@
 //! Components: each wires signals to the plain-Rust logic of the crate.
 
+pub mod offline_banner;
 pub mod panel;
 pub mod query_bar;
+pub mod settings;
 pub mod shortcuts;
 pub mod stat;
 pub mod status;
@@ -10,8 +12,10 @@ pub mod targets;
 pub mod theme_toggle;
 pub mod time_picker;
 
+pub use offline_banner::OfflineBanner;
 pub use panel::TimeSeriesPanel;
 pub use query_bar::QueryBar;
+pub use settings::CacheSettings;
 pub use shortcuts::Shortcuts;
 pub use stat::StatPanel;
 pub use status::StatusBar;
