@@ -107,7 +107,7 @@ pub fn CacheSettings(
                         None => "unknown",
                     }}</dd>
                     <dt>"Writer"</dt><dd class="writer" data-writer=move || status.with(|s| s.writer).to_string()>{role}</dd>
-                    <dt>"Last saved"</dt><dd class="last-saved" data-saved-at=move || status.with(|s| s.last_write.as_ref().map_or(0, |w| w.0))>{last}</dd>
+                    <dt>"Last saved"</dt><dd class="last-saved" data-written=move || status.with(|s| s.written) data-saved-at=move || status.with(|s| s.last_write.as_ref().map_or(0, |w| w.0))>{last}</dd>
                     <dt>"Restored"</dt><dd class="restored" data-restored=move || status.with(|s| s.restored_samples.unwrap_or(0))>{move || status.with(|s| s.restored_samples.map_or("nothing".into(), |n| format!("{n} samples")))}</dd>
                 </dl>
                 <label>"Cap (MB, 0 = none) "

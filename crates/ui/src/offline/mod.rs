@@ -34,6 +34,8 @@ pub struct CacheStatus {
     pub restored_samples: Option<usize>,
     /// Wall-clock time and size of the last write.
     pub last_write: Option<(i64, Flushed)>,
+    /// Bytes written since the page opened.
+    pub written: u64,
     /// `navigator.storage.estimate()`: usage and quota, bytes.
     pub usage: Option<(f64, f64)>,
     /// Whether the browser granted persistent storage.
@@ -77,7 +79,7 @@ async fn sleep(ms: i32) {
 }
 
 /// Records `name` as a User Timing measure from `start` (a `performance.now()`) to now.
-fn measure(name: &str, start: f64) {
+pub(crate) fn measure(name: &str, start: f64) {
     if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
         let opts = js_sys::Object::new();
         let _ = js_sys::Reflect::set(&opts, &"start".into(), &start.into());
@@ -90,7 +92,7 @@ fn measure(name: &str, start: f64) {
     }
 }
 
-fn perf_now() -> f64 {
+pub(crate) fn perf_now() -> f64 {
     web_sys::window()
         .and_then(|w| w.performance())
         .map_or(0.0, |p| p.now())
@@ -263,7 +265,14 @@ impl Cache {
             measure("lookout:persist", t0);
             match w.commit(encoded, newest).await {
                 Ok(f) => {
-                    self.0.status.update(|s| s.last_write = Some((now_ms(), f)));
+                    let bytes = match f {
+                        Flushed::Base { bytes } | Flushed::Delta { bytes } => bytes,
+                        Flushed::Nothing => 0,
+                    };
+                    self.0.status.update(|s| {
+                        s.last_write = Some((now_ms(), f));
+                        s.written += bytes;
+                    });
                     self.refresh_usage().await;
                     return;
                 }

@@ -163,8 +163,10 @@ pub async fn write(dir: &Directory, name: &str, bytes: &[u8]) -> Result<(), FsEr
         .unchecked_into();
     let w: Writable = wait(handle.create_writable()).await?.unchecked_into();
     // Copied into a JS buffer: the wasm memory may grow (and detach a view) while awaiting.
+    let t0 = super::perf_now();
     let data = Uint8Array::new_with_length(bytes.len() as u32);
     data.copy_from(bytes);
+    super::measure("lookout:persist", t0);
     if let Err(e) = wait(w.write(&data)).await {
         let _ = wait(w.abort()).await;
         return Err(e);
