@@ -199,23 +199,39 @@ async fn with_the_relay_stopped_a_reload_opens_the_cached_data_and_the_gap_fills
     result
 }
 
-/// The samples the relay holds at or before `until` for the page's subscriptions (`up` and the
-/// panel's selector), counted by a wire client asking for all of its window.
-async fn relay_samples_until(port: u16, name: &str, until: i64) -> anyhow::Result<usize> {
-    let mut c = Client::new(None);
-    c.subscribe(vec![MatcherSpec::new("__name__", MatchOp::Equal, "up")], 0);
-    c.subscribe(vec![MatcherSpec::new("__name__", MatchOp::Equal, name)], 0);
-    c.connect(&format!("ws://127.0.0.1:{port}/api/v1/stream"))
+/// A wire client connected from the relay's start to the end of the test with the page's
+/// subscriptions (`up` and the panel's selector): what the relay published, to compare the
+/// page's store with.
+fn relay_witness(
+    port: u16,
+    name: &str,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> tokio::task::JoinHandle<anyhow::Result<Client>> {
+    let name = name.to_owned();
+    tokio::spawn(async move {
+        let url = format!("ws://127.0.0.1:{port}/api/v1/stream");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let mut c = loop {
+            let mut c = Client::new(None);
+            c.subscribe(vec![MatcherSpec::new("__name__", MatchOp::Equal, "up")], 0);
+            c.subscribe(vec![MatcherSpec::new("__name__", MatchOp::Equal, &name)], 0);
+            match c.connect(&url).await {
+                Ok(()) => break c,
+                Err(e) if tokio::time::Instant::now() > deadline => return Err(e),
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        };
+        c.run_until(Duration::from_secs(300), |_| {
+            stop.load(std::sync::atomic::Ordering::SeqCst)
+        })
         .await?;
-    c.run_until(Duration::from_secs(20), |c| {
-        !c.samples.is_empty()
-            && c.samples
-                .values()
-                .all(|s| s.keys().next_back().is_some_and(|&t| t > until))
+        anyhow::ensure!(c.conflicts == 0, "the relay sent conflicting samples");
+        Ok(c)
     })
-    .await?;
-    anyhow::ensure!(c.conflicts == 0, "the relay sent conflicting samples");
-    Ok(c.samples.values().map(|s| s.range(..=until).count()).sum())
+}
+
+fn samples_until(c: &Client, until: i64) -> usize {
+    c.samples.values().map(|s| s.range(..=until).count()).sum()
 }
 
 #[tokio::test]

@@ -172,6 +172,11 @@ impl Cache {
                     (this.0.changed)();
                 }
                 Ok(None) => {}
+                // A browser without OPFS or Web Locks: the page works, only not offline.
+                Err(e) if e.not_supported() => {
+                    web_sys::console::info_1(&format!("lookout: no offline cache: {e}").into());
+                    return ready();
+                }
                 Err(e) => this.note(format!("the cache could not be read: {e}")),
             }
             ready();

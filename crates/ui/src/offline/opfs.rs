@@ -69,6 +69,9 @@ impl FsError {
     pub fn quota_exceeded(&self) -> bool {
         self.name == "QuotaExceededError"
     }
+    pub fn not_supported(&self) -> bool {
+        self.name == "NotSupportedError"
+    }
     fn not_found(&self) -> bool {
         self.name == "NotFoundError"
     }
