@@ -149,6 +149,13 @@ async fn with_the_relay_stopped_a_reload_opens_the_cached_data_and_the_gap_fills
             text.contains(&format!("offline — data up to {clock}")),
             "banner {text:?} should say data up to {clock}"
         );
+        browser
+            .wait_for(
+                Duration::from_secs(10),
+                "the panel drawn from the cache",
+                r#"const p = document.querySelector('[data-expr="e2e_scrapes_total"]'); return p && Number(p.dataset.seriesCount) === 1 && p.dataset.last ? true : null;"#,
+            )
+            .await?;
         let (series, last) = panel(&browser, "e2e_scrapes_total").await?;
         anyhow::ensure!(series == 1, "the panel draws {series} series from the cache");
         let last = last.unwrap_or(0.0);
