@@ -78,7 +78,7 @@ fn serve(l: tokio::net::TcpListener, snapshot: Arc<Vec<u8>>) {
 fn snapshot(instance: &str, end: i64) -> (Vec<u8>, usize) {
     let mut store = Store::default();
     let start = end - DAY_MS;
-    let n = (DAY_MS / STEP_MS) as i64;
+    let n = DAY_MS / STEP_MS;
     for i in 0..SERIES {
         let labels = Labels::new([
             ("__name__", "bench_offline_total".to_owned()),
