@@ -528,3 +528,117 @@ async fn two_tabs_reloading_at_once_share_one_cache_without_corrupting_it() -> a
     let _ = relay.kill().await;
     result
 }
+
+/// Copies `from` into `to` (one level deep plus `icons/`), renaming the wasm and js files and
+/// rewriting index.html to name them: what a new build looks like to the browser (Trunk names
+/// files by their content hash).
+fn copy_dist(from: &std::path::Path, to: &std::path::Path, tag: &str) -> anyhow::Result<String> {
+    std::fs::create_dir_all(to.join("icons"))?;
+    let mut index = std::fs::read_to_string(from.join("index.html"))?;
+    let mut js_name = String::new();
+    for entry in std::fs::read_dir(from)? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        if path.is_dir() || name == "index.html" {
+            continue;
+        }
+        let renamed = if name.starts_with("lookout-ui-") {
+            let new = name.replacen("lookout-ui-", &format!("lookout-ui-{tag}"), 1);
+            index = index.replace(&name, &new);
+            if new.ends_with(".js") {
+                js_name = new.clone();
+            }
+            new
+        } else {
+            name
+        };
+        std::fs::copy(&path, to.join(renamed))?;
+    }
+    // Renamed files keep their bytes, so the subresource integrity hashes still hold.
+    std::fs::write(to.join("index.html"), index)?;
+    for entry in std::fs::read_dir(from.join("icons"))? {
+        let path = entry?.path();
+        if let Some(name) = path.file_name() {
+            std::fs::copy(&path, to.join("icons").join(name))?;
+        }
+    }
+    Ok(js_name)
+}
+
+#[tokio::test]
+async fn a_new_build_replaces_the_cached_shell_whole() -> anyhow::Result<()> {
+    let bin = lookout_binary()?;
+    let dist = dist()?;
+    let dir = std::env::temp_dir().join(format!("lookout-shell-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let old_js = copy_dist(&dist, &dir, "a")?;
+    let target = CountingTarget::start().await?;
+    let port = free_port()?;
+    let dir_arg = dir.to_string_lossy().into_owned();
+    let mut relay = spawn_lookout(&bin, port, &target.url(), &["--dist", &dir_arg])?;
+    let browser = Browser::start().await?;
+    const SHELL: &str = r#"return (async () => {
+        const keys = (await caches.keys()).filter(k => k !== 'lookout-shell-meta').sort();
+        const files = [];
+        for (const k of keys) for (const r of await (await caches.open(k)).keys()) files.push(new URL(r.url).pathname);
+        const js = performance.getEntriesByType('resource').map(e => new URL(e.name).pathname).filter(p => p.endsWith('.js') && p.includes('lookout-ui'));
+        return { keys, files, js, controlled: navigator.serviceWorker.controller !== null };
+    })();"#;
+    let result = async {
+        let url = format!("http://127.0.0.1:{port}/?expr=e2e_scrapes_total");
+        open(&browser, &url).await?;
+        browser
+            .wait_for(
+                Duration::from_secs(30),
+                "the service worker to control the page after a reload",
+                "return navigator.serviceWorker && navigator.serviceWorker.controller !== null || (location.reload(), false);",
+            )
+            .await?;
+        let before = browser.eval(SHELL).await?;
+        anyhow::ensure!(before["keys"].as_array().map(Vec::len) == Some(1), "{before}");
+        anyhow::ensure!(before["files"].to_string().contains(&old_js), "{before}");
+
+        // A new build lands on the server.
+        let _ = std::fs::remove_dir_all(&dir);
+        let new_js = copy_dist(&dist, &dir, "b")?;
+        // The next load still runs the old build whole (from its cache) and fetches the new one;
+        // the one after runs the new build whole.
+        browser.goto(&url).await?;
+        browser.wait_for(Duration::from_secs(30), "live", LIVE).await?;
+        let waited = browser
+            .wait_for(
+                Duration::from_secs(30),
+                "the new build cached and the old one gone",
+                &SHELL.replace(
+                    "return { keys,",
+                    &format!("if (keys.length !== 1 || !files.some(f => f.endsWith('{new_js}'))) return null; return {{ keys,"),
+                ),
+            )
+            .await;
+        if let Err(e) = waited {
+            anyhow::bail!("{e}: {}", browser.eval(SHELL).await?);
+        }
+        browser.goto(&url).await?;
+        browser.wait_for(Duration::from_secs(30), "live", LIVE).await?;
+        let after = browser.eval(SHELL).await?;
+        let files = after["files"].to_string();
+        anyhow::ensure!(
+            files.contains(&new_js) && !files.contains(&old_js),
+            "the cache mixes builds: {after}"
+        );
+        anyhow::ensure!(
+            after["js"].to_string().contains(&new_js) && !after["js"].to_string().contains(&old_js),
+            "the page ran {after}"
+        );
+        anyhow::Ok(())
+    }
+    .await;
+    browser.close().await;
+    let _ = relay.kill().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}

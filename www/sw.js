@@ -37,8 +37,17 @@ async function currentBuild() {
   return r ? r.text() : null;
 }
 
+// One update at a time, in the order they were asked for: an older check finishing late must not
+// make its build current over a newer one.
+let updating = Promise.resolve();
+function cacheBuild() {
+  const next = updating.then(fetchBuild, fetchBuild);
+  updating = next.catch(() => {});
+  return next;
+}
+
 // Fetches index.html and every file it names into the build's cache, then makes it current.
-async function cacheBuild() {
+async function fetchBuild() {
   const indexUrl = scopeUrl("./");
   const index = await fetch(indexUrl, { cache: "no-store" });
   if (!index.ok) throw new Error(`index.html: HTTP ${index.status}`);
