@@ -281,13 +281,19 @@ async fn with_the_browser_offline_the_page_reopens_and_backfills_without_duplica
             .wait_for(Duration::from_secs(30), "the offline banner", OFFLINE)
             .await?;
         // The panel draws from the cache (PromQL over the restored store) with no network.
-        browser
+        if let Err(e) = browser
             .wait_for(
                 Duration::from_secs(10),
                 "the panel drawn from the cache",
                 r#"const p = document.querySelector('[data-expr="e2e_scrapes_total"]'); return p && Number(p.dataset.seriesCount) === 1 && p.dataset.last ? true : null;"#,
             )
-            .await?;
+            .await
+        {
+            let state = browser
+                .eval(r#"return navigator.storage.getDirectory().then(r => r.getDirectoryHandle('lookout-cache')).then(d => d.getFileHandle('manifest')).then(h => h.getFile()).then(f => f.text()).catch(e => String(e)).then(m => [m, document.querySelector('.offline-banner')?.textContent, document.querySelector('.cache-note')?.textContent, document.querySelector('.restored')?.dataset.restored, document.querySelector('[data-expr]')?.outerHTML.slice(0, 100)]);"#)
+                .await?;
+            anyhow::bail!("{e}: {state}");
+        }
         // Offline for a while: the relay keeps scraping, the page must fetch that gap.
         tokio::time::sleep(Duration::from_secs(3)).await;
         browser

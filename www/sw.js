@@ -93,8 +93,9 @@ self.addEventListener("activate", (event) => {
 async function fromShell(request, key) {
   const name = await currentBuild();
   if (name) {
-    const cache = await caches.open(name);
-    const hit = await cache.match(key || request, { ignoreSearch: !!key });
+    // caches.match, not caches.open: opening a build an update has just deleted would
+    // create it again, empty.
+    const hit = await caches.match(key || request, { cacheName: name, ignoreSearch: !!key });
     if (hit) return hit;
   }
   return fetch(request);
