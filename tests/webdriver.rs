@@ -166,6 +166,49 @@ impl Browser {
         .map(|_| ())
     }
 
+    /// Runs a Chrome DevTools Protocol command through chromedriver (`goog/cdp/execute`): network
+    /// emulation, storage quotas.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> anyhow::Result<Value> {
+        self.call(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            Some(json!({ "cmd": cmd, "params": params })),
+        )
+        .await
+    }
+
+    /// Opens a new tab and returns its handle; the current tab stays current.
+    pub async fn new_tab(&self) -> anyhow::Result<String> {
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/window/new",
+                Some(json!({ "type": "tab" })),
+            )
+            .await?;
+        v["handle"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow::anyhow!("no handle for the new tab: {v}"))
+    }
+
+    /// The current tab's handle.
+    pub async fn current_tab(&self) -> anyhow::Result<String> {
+        let v = self.call(reqwest::Method::GET, "/window", None).await?;
+        Ok(v.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Makes the tab `handle` current.
+    pub async fn switch_to(&self, handle: &str) -> anyhow::Result<()> {
+        self.call(
+            reqwest::Method::POST,
+            "/window",
+            Some(json!({ "handle": handle })),
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// Saves a PNG of the viewport.
     pub async fn screenshot(&self, path: &Path) -> anyhow::Result<()> {
         let b64 = self.call(reqwest::Method::GET, "/screenshot", None).await?;

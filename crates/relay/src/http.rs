@@ -45,7 +45,9 @@ pub(crate) fn router(hub: Arc<Hub>, dist: Option<PathBuf>, control: Arc<ConfigCo
     match dist {
         Some(dir) => {
             let index = dir.join("index.html");
-            api.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)))
+            let app = ServeDir::new(dir).fallback(ServeFile::new(index));
+            api.fallback_service(app)
+                .layer(axum::middleware::map_response(revalidate_shell))
         }
         None => api.fallback(|| async {
             (
@@ -54,6 +56,22 @@ pub(crate) fn router(hub: Arc<Hub>, dist: Option<PathBuf>, control: Arc<ConfigCo
             )
         }),
     }
+}
+
+/// The service worker and index.html must be revalidated on every load (`no-cache`): the
+/// browser only notices a new build through them. The hashed wasm/js/css may be cached freely.
+async fn revalidate_shell(uri: axum::http::Uri, mut resp: Response) -> Response {
+    let html = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if html || uri.path() == "/sw.js" {
+        resp.headers_mut().insert(
+            header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-cache"),
+        );
+    }
+    resp
 }
 
 async fn stream(

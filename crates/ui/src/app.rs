@@ -10,12 +10,13 @@ use lookout_wire::MatcherSpec;
 
 use crate::components::theme_toggle::apply_stored_theme;
 use crate::components::{
-    DashboardList, DashboardView, QueryBar, Shortcuts, StatusBar, ThemeToggle, TimePicker,
-    VariableBar,
+    CacheSettings, DashboardList, DashboardView, OfflineBanner, QueryBar, Shortcuts, StatusBar,
+    ThemeToggle, TimePicker, VariableBar,
 };
 use crate::connection::{ConnState, Connection, Handlers, default_relay_url};
 use crate::data::PageData;
 use crate::model::Dashboard;
+use crate::offline::{self, Cache, CacheStatus};
 use crate::query::PanelQuery;
 use crate::starters;
 use crate::storage::Db;
@@ -240,6 +241,23 @@ pub fn App() -> impl IntoView {
         );
         conn.set_value(Some(c));
     };
+    // The cache is restored before the page connects, so panels draw from it at once; until
+    // live data arrives, "now" is the newest cached sample (live following pauses offline).
+    let cache_status = RwSignal::new(CacheStatus::default());
+    let cache = Cache::new(data, cache_status, move || set_version.update(|v| *v += 1));
+    let start = {
+        let cache = cache.clone();
+        move |subs: Vec<Vec<MatcherSpec>>| {
+            cache.start(move || {
+                if let Some(t) = data.try_with_value(|d| d.newest).flatten() {
+                    set_now.set(t);
+                }
+                open(subs);
+            });
+        }
+    };
+    offline::expose_sample_count(data);
+    let cache = StoredValue::new_local(cache);
 
     let time = parse_time(
         &pairs
@@ -321,7 +339,7 @@ pub fn App() -> impl IntoView {
     });
     let is_list = route == Route::List;
     if is_list {
-        open(subscriptions(&Dashboard::default()));
+        start(subscriptions(&Dashboard::default()));
     } else {
         let r = route.clone();
         let has_time = time.is_some();
@@ -336,12 +354,12 @@ pub fn App() -> impl IntoView {
                     {
                         range_ms.set(ms);
                     }
-                    open(subscriptions(&d));
+                    start(subscriptions(&d));
                     document().set_title(&format!("{} · Lookout", d.title));
                     doc.set(Some(d));
                 }
                 Err(e) => {
-                    open(subscriptions(&Dashboard::default()));
+                    start(subscriptions(&Dashboard::default()));
                     load_error.set(Some(e));
                 }
             }
@@ -362,8 +380,10 @@ pub fn App() -> impl IntoView {
                 </button>
             </Show>
             <ThemeToggle />
+            <CacheSettings cache=cache status=cache_status />
             <StatusBar state=state newest=newest samples=samples />
         </header>
+        <OfflineBanner state=state newest=newest cache=cache_status />
         {move || {
             if is_list {
                 let jobs = Signal::derive(move || {

@@ -100,6 +100,52 @@ impl PageData {
         &self.store
     }
 
+    /// The store, for the offline cache (eviction).
+    pub fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    /// Starts from a store restored from the cache, before any connection.
+    pub fn replace_store(&mut self, store: Store) {
+        self.newest = crate::offline::persist::newest_sample(&store);
+        self.store = store;
+        self.refs.clear();
+    }
+
+    /// Merges a snapshot file (maybe from another browser, whose series numbers differ) into the
+    /// store, series by series by labels: whole chunks where they do not overlap, else sample by
+    /// sample (samples already held are no-ops). The file is checked whole first: a bad file
+    /// changes nothing. Returns the number of series it carried.
+    pub fn import(&mut self, bytes: &[u8]) -> Result<usize, String> {
+        let incoming = Store::from_snapshot(bytes).map_err(|e| e.to_string())?;
+        let n = incoming.num_series();
+        for i in 0..n as u32 {
+            let from = SeriesId(i);
+            let Some(labels) = incoming.labels(from) else {
+                continue;
+            };
+            let to = self.store.series_id(labels);
+            for c in incoming.chunks(from, i64::MIN, i64::MAX) {
+                if self.store.append_chunk(to, c.encoding, &c.bytes).is_err() {
+                    for (t, v) in incoming.samples(from, c.mint, c.maxt) {
+                        let _ = self.store.append(to, t, v);
+                    }
+                }
+            }
+        }
+        self.newest = self
+            .newest
+            .max(crate::offline::persist::newest_sample(&self.store));
+        Ok(n)
+    }
+
+    /// Samples stored with timestamps at or before `until`, across all series.
+    pub fn samples_until(&self, until: i64) -> usize {
+        (0..self.store.num_series() as u32)
+            .map(|i| self.store.samples(SeriesId(i), i64::MIN, until).count())
+            .sum()
+    }
+
     /// The series selected by `matchers` with their points in `[start, end]`; staleness markers
     /// end a line and are not drawn.
     pub fn select(&self, matchers: &[Matcher], start: i64, end: i64) -> Vec<SeriesView> {

@@ -14,6 +14,7 @@ pub mod data;
 pub mod format;
 pub mod layout;
 pub mod model;
+pub mod offline;
 pub mod query;
 pub mod starters;
 pub mod storage;

@@ -11,12 +11,15 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
-pub const AREAS: &[&str] = &["size", "store", "promql", "scrape", "stream", "ui"];
+pub const AREAS: &[&str] = &[
+    "size", "store", "promql", "scrape", "stream", "ui", "offline",
+];
 
 pub fn run(root: &Path, area: &str, extra: &[String]) -> anyhow::Result<()> {
     let rows = match area {
         "size" => size(root)?,
         "ui" => ui()?,
+        "offline" => offline(root)?,
         "store" => example(root, "lookout-tsdb", "bench_store", extra)?,
         "promql" => example(root, "lookout-promql", "bench_promql", extra)?,
         "scrape" => example(root, "lookout-relay", "bench_scrape", extra)?,
@@ -111,6 +114,39 @@ fn ui() -> anyhow::Result<Vec<Value>> {
         .collect();
     if rows.is_empty() {
         bail!("the ui bench printed no rows");
+    }
+    Ok(rows)
+}
+
+/// The offline cache in headless Chromium with a real relay: the `bench_offline` example of the
+/// tests package prints JSON rows. It needs the built app (`cargo xtask build-ui`).
+fn offline(root: &Path) -> anyhow::Result<Vec<Value>> {
+    let dist = root.join("dist");
+    if !dist.join("sw.js").exists() {
+        bail!(
+            "{} has no built app: run `cargo xtask build-ui`",
+            dist.display()
+        );
+    }
+    let env = crate::tools::ensure(root, true)?;
+    let mut cmd = crate::cargo();
+    // The dev profile: the example finds the `lookout` binary it builds next to itself.
+    cmd.args(["run", "-p", "lookout-tests", "--example", "bench_offline"])
+        .env("LOOKOUT_DIST", &dist)
+        .env("CHROMEDRIVER", env.chromedriver.clone().unwrap_or_default())
+        .stderr(std::process::Stdio::inherit());
+    env.apply(&mut cmd);
+    let out = cmd.output().context("running bench_offline")?;
+    if !out.status.success() {
+        bail!("bench_offline failed with {}", out.status);
+    }
+    let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l.trim()).ok())
+        .filter(|v| v.get("name").is_some() && v.get("value").is_some())
+        .collect();
+    if rows.is_empty() {
+        bail!("bench_offline printed no rows");
     }
     Ok(rows)
 }

@@ -3,9 +3,11 @@
 pub mod dashboard_list;
 pub mod dashboard_settings;
 pub mod dashboard_view;
+pub mod offline_banner;
 pub mod panel;
 pub mod panel_editor;
 pub mod query_bar;
+pub mod settings;
 pub mod shortcuts;
 pub mod stat;
 pub mod status;
@@ -17,8 +19,10 @@ pub mod variable_bar;
 
 pub use dashboard_list::DashboardList;
 pub use dashboard_view::DashboardView;
+pub use offline_banner::OfflineBanner;
 pub use panel::TimeSeriesPanel;
 pub use query_bar::QueryBar;
+pub use settings::CacheSettings;
 pub use shortcuts::Shortcuts;
 pub use stat::StatPanel;
 pub use status::StatusBar;
