@@ -74,13 +74,13 @@ impl Index {
             .collect()
     }
 
-    /// Ids of series matching every matcher, ascending. `labels_of` gives a series' labels for
+    /// Ids of series matching every matcher, ascending. `value_of` gives a series' value of a label for
     /// the filter path; `num_series` bounds ids.
     pub(crate) fn select<'l>(
         &self,
         matchers: &[Matcher],
         num_series: u32,
-        labels_of: impl Fn(u32) -> &'l Labels,
+        value_of: impl Fn(u32, &str) -> Option<&'l str>,
     ) -> Vec<u32> {
         // Cheap matchers first: equality and literal sets are lookups, regexes scan values.
         let mut order: Vec<&Matcher> = matchers.iter().collect();
@@ -98,7 +98,7 @@ impl Index {
                 // With few candidates left, checking their labels beats scanning many values.
                 let distinct = self.names.get(m.name()).map_or(0, BTreeMap::len);
                 if matches!(m.shape(), Shape::Regex { .. }) && c.len() < distinct {
-                    c.retain(|&id| m.matches(labels_of(id).get(m.name()).unwrap_or("")));
+                    c.retain(|&id| m.matches(value_of(id, m.name()).unwrap_or("")));
                     continue;
                 }
             }

@@ -8,7 +8,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use crate::chunk::Encoding;
-use crate::store::{Series, seal_head};
+use crate::store::{Head, Series, seal_head};
 use crate::{Store, Timestamp};
 
 /// What to keep.
@@ -84,9 +84,7 @@ impl Store {
         // Shared timestamp columns count once, with the first chunk that holds them.
         let mut seen_ts: std::collections::HashSet<*const u8> = Default::default();
         for s in &self.series {
-            overhead += std::mem::size_of::<Series>()
-                + s.labels.heap_bytes()
-                + s.chunks.capacity() * SEALED_OVERHEAD;
+            overhead += s.labels.heap_bytes() + s.chunks.capacity() * SEALED_OVERHEAD;
             for c in &s.chunks {
                 let e = &mut by[match c.encoding {
                     Encoding::Xor => 0,
@@ -102,12 +100,13 @@ impl Store {
                     e.3 += ts.len();
                 }
             }
-            if s.head.num_samples() > 0 {
+            if let Some(h) = &s.head {
                 by[0].1 += 1;
-                by[0].2 += s.head.num_samples();
-                by[0].3 += s.head.bytes().len();
+                by[0].2 += h.chunk.num_samples();
+                by[0].3 += h.chunk.bytes().len();
                 // Spare capacity of the growing head is overhead, not data.
-                overhead += s.head.heap_bytes() - s.head.bytes().len();
+                overhead +=
+                    std::mem::size_of::<Head>() + h.chunk.heap_bytes() - h.chunk.bytes().len();
             }
         }
         for g in &self.groups {
@@ -124,8 +123,10 @@ impl Store {
             samples += e.2;
             chunk_bytes += e.3;
         }
-        // Hash table entries (key, id, control byte at ~7/8 load) plus the index.
-        overhead += self.series.len() * 16 + self.index.heap_bytes();
+        overhead += self.series.capacity() * std::mem::size_of::<Series>()
+            + self.lookup_heap_bytes()
+            + self.symbols.heap_bytes()
+            + self.index.heap_bytes();
         Stats {
             series: self.series.len(),
             chunks,
@@ -201,7 +202,7 @@ impl Store {
         if let Some(min) = policy.min_time {
             self.dissolve_groups(seq, Some(min));
             for s in &mut self.series {
-                if s.head.num_samples() > 0 && s.head.last_t() < min {
+                if s.head.as_ref().is_some_and(|h| h.chunk.last_t() < min) {
                     seal_head(s, seq);
                 }
                 let n = s.chunks.partition_point(|c| c.maxt < min);
@@ -236,7 +237,7 @@ fn drop_front(s: &mut Series, n: usize, report: &mut RetentionReport) {
         report.dropped_through = report.dropped_through.max(Some(c.maxt));
     }
     s.chunks.shrink_to_fit();
-    if s.chunks.is_empty() && s.head.num_samples() == 0 {
+    if s.chunks.is_empty() && s.head.is_none() {
         report.series_emptied += 1;
     }
 }

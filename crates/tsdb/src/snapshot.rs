@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use crate::chunk::{self, ChunkMeta, Encoding, XorChunk};
 use crate::crc32::crc32;
 use crate::labels::put_uvarint;
-use crate::store::{Sealed, Store};
+use crate::store::{Head, Sealed, Store};
 use crate::{Error, ErrorKind, Labels, SeriesId};
 
 const MAGIC: &[u8; 4] = b"LKTS";
@@ -126,8 +126,8 @@ impl Store {
         for &i in &new_series {
             let labels = &self.series[i as usize].labels;
             put_uvarint(&mut series_payload, u64::from(i));
-            put_uvarint(&mut series_payload, labels.len() as u64);
-            for (n, v) in labels.iter() {
+            put_uvarint(&mut series_payload, labels.ids().count() as u64);
+            for (n, v) in self.symbols.pairs(labels) {
                 for s in [n, v] {
                     let next = sym_list.len() as u32;
                     let id = *symbols.entry(s).or_insert_with(|| {
@@ -149,8 +149,11 @@ impl Store {
         let mut count = 0u64;
         let mut body = Vec::new();
         for (i, s) in self.series.iter().enumerate() {
-            let head = (s.head.num_samples() > 0 && (!delta || s.head_seq > since))
-                .then(|| (Encoding::Xor, std::borrow::Cow::Borrowed(s.head.bytes())));
+            let head = s
+                .head
+                .as_ref()
+                .filter(|h| !delta || h.seq > since)
+                .map(|h| (Encoding::Xor, std::borrow::Cow::Borrowed(h.chunk.bytes())));
             let id = SeriesId(i as u32);
             let open = self
                 .open_group_seq(id)
@@ -246,7 +249,7 @@ impl Store {
         let Some(s) = self.series.get_mut(id as usize) else {
             return;
         };
-        if s.head.num_samples() > 0 {
+        if s.head.is_some() {
             return;
         }
         let reopen = matches!(s.chunks.last(), Some(c) if c.encoding == Encoding::Xor && (c.samples as usize) < per_chunk);
@@ -255,12 +258,14 @@ impl Store {
         }
         if let Some(c) = s.chunks.pop() {
             match XorChunk::from_bytes(&c.bytes) {
-                Ok(head) => {
-                    s.head = head;
-                    s.head_mint = c.mint;
-                    s.head_seq = c.seq;
+                Ok(chunk) if chunk.num_samples() > 0 => {
+                    s.head = Some(Box::new(Head {
+                        chunk,
+                        mint: c.mint,
+                        seq: c.seq,
+                    }));
                 }
-                Err(_) => s.chunks.push(c),
+                _ => s.chunks.push(c),
             }
         }
     }
@@ -546,7 +551,7 @@ fn decode<'a>(
         }
         let labels = Labels::from_sorted(pairs.iter().copied());
         if id < store.num_series() as u64 {
-            if store.labels(SeriesId(id as u32)) != Some(&labels) {
+            if store.labels(SeriesId(id as u32)).as_ref() != Some(&labels) {
                 return Err(err(
                     "series",
                     format!("series {id} has different labels in this store"),
@@ -611,7 +616,7 @@ impl Store {
             .series
             .get(id.0 as usize)
             .ok_or(Error::new(ErrorKind::UnknownSeries(id.0)))?
-            .group;
+            .group();
         if let Some(g) = group {
             self.dissolve_group(g, self.seq + 1);
         }
@@ -624,7 +629,10 @@ impl Store {
             return Ok(0);
         }
         let overlap = |mint: i64, maxt: i64| mint <= meta.maxt && meta.mint <= maxt;
-        let head_overlaps = s.head.num_samples() > 0 && overlap(s.head_mint, s.head.last_t());
+        let head_overlaps = s
+            .head
+            .as_ref()
+            .is_some_and(|h| overlap(h.mint, h.chunk.last_t()));
         if head_overlaps || s.chunks.iter().any(|c| overlap(c.mint, c.maxt)) {
             return Err(Error::new(ErrorKind::ChunkOverlap {
                 series: id.0,
@@ -633,7 +641,10 @@ impl Store {
             }));
         }
         // A chunk newer than the head closes the head so chunk order stays time order.
-        if s.head.num_samples() > 0 && meta.mint > s.head.last_t() {
+        if s.head
+            .as_ref()
+            .is_some_and(|h| meta.mint > h.chunk.last_t())
+        {
             crate::store::seal_head(s, seq);
         }
         let at = s.chunks.partition_point(|c| c.maxt < meta.mint);

@@ -141,7 +141,7 @@ impl Store {
         let Some(&(first, _)) = samples.first() else {
             return report;
         };
-        if let Some(g) = self.series.get(first.0 as usize).and_then(|s| s.group) {
+        if let Some(g) = self.series.get(first.0 as usize).and_then(|s| s.group()) {
             let grp = &self.groups[g as usize];
             if !grp.shape.is_empty() {
                 let same = grp.shape.len() == samples.len()
@@ -257,7 +257,7 @@ impl Store {
         let seq = self.seq + 1;
         let mut gs: Vec<u32> = samples
             .iter()
-            .filter_map(|(id, _)| self.series.get(id.0 as usize)?.group)
+            .filter_map(|(id, _)| self.series.get(id.0 as usize)?.group())
             .collect();
         gs.sort_unstable();
         gs.dedup();
@@ -300,7 +300,7 @@ impl Store {
         for (slot, &(id, _)) in members.iter().enumerate() {
             let s = &mut self.series[id.0 as usize];
             seal_head(s, seq);
-            s.group = Some(g);
+            s.group = g;
             s.slot = slot as u32;
         }
         let grp = &mut self.groups[g as usize];
@@ -360,7 +360,7 @@ impl Store {
         let grp = std::mem::take(grp);
         for id in grp.members {
             if let Some(s) = self.series.get_mut(id as usize) {
-                s.group = None;
+                s.group = super::NO_GROUP;
             }
         }
         self.free_groups.push(g);
@@ -381,7 +381,7 @@ impl Store {
     /// The open chunk of a grouped series, self-contained, with the group's change counter.
     pub(crate) fn open_group_chunk(&self, id: SeriesId) -> Option<ChunkRef<'_>> {
         let s = self.series.get(id.0 as usize)?;
-        let grp = self.groups.get(s.group? as usize)?;
+        let grp = self.groups.get(s.group()? as usize)?;
         let bytes = grp.export(s.slot as usize)?;
         Some(ChunkRef {
             encoding: Encoding::Col,
@@ -395,6 +395,6 @@ impl Store {
     /// The change counter of a grouped series' open chunk.
     pub(crate) fn open_group_seq(&self, id: SeriesId) -> Option<u64> {
         let s = self.series.get(id.0 as usize)?;
-        self.groups.get(s.group? as usize).map(|g| g.seq)
+        self.groups.get(s.group()? as usize).map(|g| g.seq)
     }
 }
