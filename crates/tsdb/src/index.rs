@@ -43,6 +43,29 @@ impl Index {
         }
     }
 
+    /// Takes series `id` out of the postings of its labels; values and names left without
+    /// series go, so a removed series leaves nothing behind here.
+    pub(crate) fn remove<'a>(&mut self, id: u32, labels: impl Iterator<Item = (&'a str, &'a str)>) {
+        for (n, v) in labels {
+            let Some(values) = self.names.get_mut(n) else {
+                continue;
+            };
+            if let Some(p) = values.get_mut(v) {
+                if let Ok(i) = p.binary_search(&id) {
+                    p.remove(i);
+                }
+                if p.is_empty() {
+                    values.remove(v);
+                } else if p.len() < p.capacity() / 4 {
+                    p.shrink_to_fit();
+                }
+            }
+            if values.is_empty() {
+                self.names.remove(n);
+            }
+        }
+    }
+
     pub(crate) fn label_names(&self) -> impl Iterator<Item = &str> {
         self.names.keys().map(|k| &**k)
     }

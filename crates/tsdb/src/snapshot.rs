@@ -20,7 +20,7 @@
 //! earlier snapshot restored, it brings that store up to `mark`. Samples that were already there
 //! are no-ops. Deletions by retention are not carried: the receiving store applies its own.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::chunk::{self, ChunkMeta, Encoding, XorChunk};
 use crate::crc32::crc32;
@@ -116,8 +116,12 @@ impl Store {
         out.extend_from_slice(&crc.to_le_bytes());
 
         // Series whose labels the receiver lacks, and chunks it lacks.
+        // Removed series are left out; the reader keeps their ids unused.
         let new_series: Vec<u32> = (0..self.series.len() as u32)
-            .filter(|&i| !delta || self.series[i as usize].created_seq > since)
+            .filter(|&i| {
+                let s = &self.series[i as usize];
+                s.is_live() && (!delta || s.created_seq > since)
+            })
             .collect();
         let mut symbols: HashMap<&str, u32> = HashMap::new();
         let mut sym_list: Vec<&str> = Vec::new();
@@ -213,8 +217,8 @@ impl Store {
         limits: &SnapshotLimits,
     ) -> Result<SnapshotInfo, Error> {
         let decoded = decode(bytes, limits, self)?;
-        for labels in decoded.new_series {
-            self.series_id(&labels);
+        for (id, labels) in decoded.new_series {
+            self.push_series_at(id, &labels);
         }
         let mut touched: Vec<u32> = Vec::new();
         for (id, enc, bytes, meta) in decoded.chunks {
@@ -308,7 +312,8 @@ fn section(out: &mut Vec<u8>, tag: u8, payload: &[u8]) {
 /// A snapshot checked and parsed, not yet applied.
 struct Decoded<'a> {
     info: SnapshotInfo,
-    new_series: Vec<Labels>,
+    /// Ascending ids above the store's, each with labels the store does not hold.
+    new_series: Vec<(u32, Labels)>,
     chunks: Vec<(u32, Encoding, &'a [u8], ChunkMeta)>,
 }
 
@@ -524,8 +529,9 @@ fn decode<'a>(
         section: "series",
     };
     let n = r.count("series count", limits.max_series, 2)?;
-    let mut next_id = store.num_series() as u64;
+    let mut next_id = u64::from(store.id_bound());
     let mut new_series = Vec::with_capacity(n);
+    let mut seen: HashSet<Labels> = HashSet::new();
     let sym = |r: &mut Reader<'_>| -> Result<&str, Error> {
         let i = r.uvarint()?;
         symbols.get(i as usize).copied().ok_or_else(|| {
@@ -550,20 +556,31 @@ fn decode<'a>(
             pairs.push((name, value));
         }
         let labels = Labels::from_sorted(pairs.iter().copied());
-        if id < store.num_series() as u64 {
+        if id < u64::from(store.id_bound()) {
             if store.labels(SeriesId(id as u32)).as_ref() != Some(&labels) {
                 return Err(err(
                     "series",
                     format!("series {id} has different labels in this store"),
                 ));
             }
-        } else if id == next_id && next_id < u64::from(u32::MAX) {
-            next_id += 1;
-            new_series.push(labels);
+        } else if id >= next_id && id < limits.max_series as u64 {
+            // Ids skipped are series the writer removed; they stay unused here too. Empty slots
+            // cost memory, so ids are bounded by `max_series` like series are.
+            if store.lookup(&labels).is_some() || !seen.insert(labels.clone()) {
+                return Err(err(
+                    "series",
+                    format!("series {id}: the same labels already have another id"),
+                ));
+            }
+            next_id = id + 1;
+            new_series.push((id as u32, labels));
         } else {
             return Err(err(
                 "series",
-                format!("series id {id} out of sequence (expected {next_id})"),
+                format!(
+                    "series id {id} out of sequence (expected at least {next_id}, below {})",
+                    limits.max_series
+                ),
             ));
         }
     }
@@ -574,6 +591,15 @@ fn decode<'a>(
             format!("more than {} series", limits.max_series),
         ));
     }
+    let live = |id: u64| {
+        if id < u64::from(store.id_bound()) {
+            store.labels(SeriesId(id as u32)).is_some()
+        } else {
+            new_series
+                .binary_search_by_key(&id, |(i, _)| u64::from(*i))
+                .is_ok()
+        }
+    };
 
     // Chunks: each fully decoded now, so applying cannot fail halfway.
     let mut r = Reader {
@@ -585,7 +611,7 @@ fn decode<'a>(
     let mut chunks = Vec::with_capacity(n);
     for _ in 0..n {
         let id = r.uvarint()?;
-        if id >= next_id {
+        if id >= next_id || !live(id) {
             return Err(err("chunks", format!("chunk for unknown series {id}")));
         }
         let enc = Encoding::from_u8(r.u8()?).map_err(|e| err("chunks", e.to_string()))?;
@@ -615,6 +641,7 @@ impl Store {
         let group = self
             .series
             .get(id.0 as usize)
+            .filter(|s| s.is_live())
             .ok_or(Error::new(ErrorKind::UnknownSeries(id.0)))?
             .group();
         if let Some(g) = group {

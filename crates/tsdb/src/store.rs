@@ -216,7 +216,7 @@ pub(crate) struct Series {
     pub(crate) chunks: Vec<Sealed>,
     /// Some exactly when the head holds at least one sample.
     pub(crate) head: Option<Box<Head>>,
-    /// Store change counter at the series' creation.
+    /// Store change counter at the series' creation (never 0: 0 marks a removed series).
     pub(crate) created_seq: u64,
     /// The scrape group this series' newest samples sit in (or `NO_GROUP`), and its column there.
     pub(crate) group: u32,
@@ -237,6 +237,17 @@ impl Default for Series {
 }
 
 impl Series {
+    /// False for the slot of a removed series (see [`Store::remove_series`]); ids of removed
+    /// series are not reused.
+    pub(crate) fn is_live(&self) -> bool {
+        self.created_seq != 0
+    }
+
+    /// True when the series holds no sample anywhere (sealed, head or scrape group).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.chunks.is_empty() && self.head.is_none() && self.group().is_none()
+    }
+
     pub(crate) fn group(&self) -> Option<u32> {
         (self.group != NO_GROUP).then_some(self.group)
     }
@@ -360,6 +371,8 @@ pub struct Store {
     pub(crate) rejections: Rejections,
     pub(crate) groups: Vec<group::Group>,
     free_groups: Vec<u32>,
+    /// Series removed so far (their slots stay, empty, so ids of live series never change).
+    removed: usize,
 }
 
 impl Store {
@@ -378,6 +391,17 @@ impl Store {
             h.write(v.as_bytes());
         }
         h.finish()
+    }
+
+    /// Adds a series with labels the store does not hold at id `id` (at or above `id_bound`),
+    /// leaving the ids in between as removed series (snapshot restore keeps the writer's ids).
+    pub(crate) fn push_series_at(&mut self, id: u32, labels: &Labels) {
+        while (self.series.len() as u32) < id {
+            self.series.push(Series::default());
+            self.removed += 1;
+        }
+        let got = self.series_id(labels);
+        debug_assert_eq!(got.0, id);
     }
 
     /// The id of the series with these labels, created if new.
@@ -431,7 +455,7 @@ impl Store {
 
     /// A series' label set (built from the store's interned strings: one small allocation).
     pub fn labels(&self, id: SeriesId) -> Option<Labels> {
-        let s = self.series.get(id.0 as usize)?;
+        let s = self.series.get(id.0 as usize).filter(|s| s.is_live())?;
         Some(Labels::from_sorted(self.symbols.pairs(&s.labels)))
     }
 
@@ -441,8 +465,44 @@ impl Store {
         self.symbols.value(&s.labels, name)
     }
 
+    /// Live series (removed ones not counted).
     pub fn num_series(&self) -> usize {
-        self.series.len()
+        self.series.len() - self.removed
+    }
+
+    /// One more than the largest series id handed out so far.
+    pub fn id_bound(&self) -> u32 {
+        self.series.len() as u32
+    }
+
+    /// Removes a series that holds no samples: out of the index, the lookup table and the
+    /// symbol counts, its slot emptied. Its id is never handed out again; the same labels later
+    /// get a new id. Returns false (and changes nothing) for a series that holds samples or does
+    /// not exist. Retention calls this for series whose last chunk it dropped.
+    pub fn remove_series(&mut self, id: SeriesId) -> bool {
+        let Store {
+            series,
+            symbols,
+            index,
+            by_labels,
+            ..
+        } = self;
+        let Some(s) = series.get_mut(id.0 as usize) else {
+            return false;
+        };
+        if !s.is_live() || !s.is_empty() {
+            return false;
+        }
+        let h = Self::hash(symbols.pairs(&s.labels));
+        if let Ok(entry) = by_labels.find_entry(h, |&i| i == id.0) {
+            entry.remove();
+        }
+        index.remove(id.0, symbols.pairs(&s.labels));
+        symbols.release_all(&s.labels);
+        *s = Series::default();
+        self.removed += 1;
+        self.seq += 1;
+        true
     }
 
     /// Appends one sample. See the module docs for the ordering rules.
@@ -468,6 +528,7 @@ impl Store {
         let g = self
             .series
             .get(id.0 as usize)
+            .filter(|s| s.is_live())
             .ok_or(AppendError::UnknownSeries(id))?
             .group();
         if let Some(g) = g {
@@ -620,13 +681,17 @@ impl Store {
 
     /// Ids of the series matching all matchers, ascending (Prometheus semantics; see [`Matcher`]).
     pub fn select(&self, matchers: &[Matcher]) -> Vec<SeriesId> {
-        self.index
+        let mut ids = self
+            .index
             .select(matchers, self.series.len() as u32, |id, name| {
                 self.label_value(SeriesId(id), name)
-            })
-            .into_iter()
-            .map(SeriesId)
-            .collect()
+            });
+        // Postings hold live series only, but a selection with no positive matcher starts
+        // from every id.
+        if self.removed > 0 {
+            ids.retain(|&i| self.series.get(i as usize).is_some_and(Series::is_live));
+        }
+        ids.into_iter().map(SeriesId).collect()
     }
 
     /// Series matching the matchers that have at least one sample in `[mint, maxt]`.

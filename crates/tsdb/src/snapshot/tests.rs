@@ -25,15 +25,15 @@ fn sample_store() -> Store {
     s
 }
 
-fn dump(s: &Store) -> Vec<(String, Vec<(i64, u64)>)> {
-    (0..s.num_series() as u32)
+fn dump(s: &Store) -> Vec<(Option<String>, Vec<(i64, u64)>)> {
+    (0..s.id_bound())
         .map(|i| {
             let id = SeriesId(i);
             let samples = s
                 .samples(id, i64::MIN, i64::MAX)
                 .map(|(t, v)| (t, v.to_bits()))
                 .collect();
-            (s.labels(id).unwrap().to_string(), samples)
+            (s.labels(id).map(|l| l.to_string()), samples)
         })
         .collect()
 }
@@ -55,6 +55,86 @@ fn full_snapshot_round_trips_and_keeps_ids() {
             since: 0
         }
     );
+}
+
+#[test]
+fn removed_series_stay_removed_through_snapshots() {
+    let mut s = sample_store();
+    // Series 3 and 4 stop; retention drops all they had.
+    let (gone, kept) = (SeriesId(3), SeriesId(5));
+    for k in 130..200i64 {
+        for i in (0..20u32).filter(|&i| i != 3 && i != 4) {
+            s.append(SeriesId(i), k * 15_000 + i64::from(i), k as f64)
+                .unwrap();
+        }
+    }
+    let r = s.apply_retention(crate::Retention {
+        min_time: Some(150 * 15_000),
+        max_bytes: None,
+    });
+    assert_eq!(r.series_emptied, 2);
+    assert_eq!(s.labels(gone), None);
+    let bytes = s.snapshot();
+    let restored = Store::from_snapshot(&bytes).unwrap();
+    assert_eq!(dump(&restored), dump(&s));
+    assert_eq!(restored.num_series(), 18);
+    assert_eq!(restored.labels(gone), None);
+    assert_eq!(restored.labels(kept), s.labels(kept));
+    // Writing again, the restored store keeps the old ids and hands out new ones after them.
+    let mut restored = restored;
+    let again = restored.series_id(&s.labels(kept).unwrap());
+    assert_eq!(again, kept);
+    let fresh = restored.series_id(&Labels::new([("__name__", "new")]));
+    assert_eq!(fresh, SeriesId(20));
+}
+
+/// A full snapshot of one series `{i="1"}` at id 1 (id 0 skipped, as a removed series' is),
+/// with one XOR chunk of one sample for series `chunk_for`.
+fn snapshot_with_gap(chunk_for: u64) -> Vec<u8> {
+    let mut out = Store::default().snapshot();
+    out.truncate(HEADER_LEN);
+    let mut symbols = Vec::new();
+    put_uvarint(&mut symbols, 2);
+    for s in ["i", "1"] {
+        put_uvarint(&mut symbols, s.len() as u64);
+        symbols.extend_from_slice(s.as_bytes());
+    }
+    let mut series = Vec::new();
+    for x in [1, 1, 1, 0, 1] {
+        put_uvarint(&mut series, x);
+    }
+    let chunk = crate::chunk::encode_xor(&[(1000, 1.0)])
+        .unwrap()
+        .into_bytes();
+    let mut chunks = Vec::new();
+    put_uvarint(&mut chunks, 1);
+    put_uvarint(&mut chunks, chunk_for);
+    chunks.push(Encoding::Xor as u8);
+    put_uvarint(&mut chunks, chunk.len() as u64);
+    chunks.extend_from_slice(&chunk);
+    section(&mut out, TAG_SYMBOLS, &symbols);
+    section(&mut out, TAG_SERIES, &series);
+    section(&mut out, TAG_CHUNKS, &chunks);
+    section(&mut out, TAG_END, &[]);
+    out
+}
+
+#[test]
+fn ids_of_removed_series_stay_unused_and_hold_no_chunks() {
+    let r = Store::from_snapshot(&snapshot_with_gap(1)).unwrap();
+    assert_eq!(r.num_series(), 1);
+    assert_eq!(r.labels(SeriesId(0)), None);
+    assert_eq!(
+        r.labels(SeriesId(1)).map(|l| l.to_string()),
+        Some(r#"{i="1"}"#.to_string())
+    );
+    assert_eq!(all_samples(&r, SeriesId(1)), vec![(1000, 1.0)]);
+    let e = Store::from_snapshot(&snapshot_with_gap(0)).unwrap_err();
+    assert!(e.to_string().contains("chunk for unknown series 0"), "{e}");
+}
+
+fn all_samples(s: &Store, id: SeriesId) -> Vec<(i64, f64)> {
+    s.samples(id, i64::MIN, i64::MAX).collect()
 }
 
 #[test]

@@ -272,7 +272,7 @@ impl Store {
             let fresh = self
                 .series
                 .get(id.0 as usize)
-                .is_some_and(|s| s.newest().is_none_or(|n| t > n));
+                .is_some_and(|s| s.is_live() && s.newest().is_none_or(|n| t > n));
             if fresh && joined.insert(id.0) {
                 shape.push((id.0, members.len() as u32));
                 members.push((id, v));
