@@ -9,18 +9,28 @@
 //!
 //! ```text
 //! header  "LKTS" | version u16 | kind u8 (0 full, 1 delta) | 0u8 | mark u64 | since u64 | crc32 u32
-//! section tag u8 | payload length u32 | crc32(payload) u32 | payload      (tags 1, 2, 3, then 0xFF)
+//! section tag u8 | payload length u32 | crc32(payload) u32 | payload   (tags 1, 2, 4, 3, then 0xFF)
 //!   1 symbols  count, then (length, UTF-8 bytes) per string
-//!   2 series   count, then (id, label count, (name symbol, value symbol)...) per series
-//!   3 chunks   count, then (series id, encoding u8, length, bytes) per chunk, oldest first
+//!   2 series   count, then (id, label count, (name symbol, value symbol)...) per series;
+//!              ids ascend, and ids skipped are series the writer removed
+//!   4 columns  count, then (length, bytes) per shared timestamp column
+//!   3 chunks   count, then per chunk, oldest first: series id, encoding u8, and
+//!                for a columnar chunk: column ref (0: self-contained, then length, bytes;
+//!                k > 0: shares column k-1, then sample count, value length, value bytes)
+//!                for other encodings: length, bytes
 //!   0xFF end   empty; a snapshot without it is truncated
 //! ```
+//!
+//! Shared timestamp columns are written once, as the store holds them (the columnar chunks of
+//! one scrape group share one), so a snapshot is about the size of the chunk bytes in memory and
+//! a restored store shares its columns as the original did.
 //!
 //! A delta carries series created and chunks written after `since`; applied onto the store the
 //! earlier snapshot restored, it brings that store up to `mark`. Samples that were already there
 //! are no-ops. Deletions by retention are not carried: the receiving store applies its own.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use crate::chunk::{self, ChunkMeta, Encoding, XorChunk};
 use crate::crc32::crc32;
@@ -31,12 +41,15 @@ use crate::{Error, ErrorKind, Labels, SeriesId};
 const MAGIC: &[u8; 4] = b"LKTS";
 /// The format version this build writes and the newest it reads. 2: columnar chunks may hold
 /// bit-packed integer blocks (`k == 62`), which version 1 readers would misread as Rice blocks;
-/// version 1 snapshots never contain them and still load.
-pub const SNAPSHOT_VERSION: u16 = 2;
+/// version 1 snapshots never contain them and still load. 3: the shared timestamp columns
+/// section and column refs in columnar chunk entries, and series ids with gaps (removed
+/// series); versions 1 and 2 (no columns section) still load.
+pub const SNAPSHOT_VERSION: u16 = 3;
 const HEADER_LEN: usize = 28;
 const TAG_SYMBOLS: u8 = 1;
 const TAG_SERIES: u8 = 2;
 const TAG_CHUNKS: u8 = 3;
+const TAG_COLUMNS: u8 = 4;
 const TAG_END: u8 = 0xFF;
 
 /// Bounds on what a snapshot may contain; anything beyond is refused before it is allocated.
@@ -149,40 +162,78 @@ impl Store {
             sym_payload.extend_from_slice(s.as_bytes());
         }
 
+        // Shared timestamp columns, each once: sealed ones by allocation, a scrape group's open
+        // one encoded here.
+        let mut columns: HashMap<*const u8, u64> = HashMap::new();
+        let mut group_columns: HashMap<u32, u64> = HashMap::new();
+        let mut col_payload = Vec::new();
+        let mut col_count = 0u64;
+        let mut add_column = |bytes: &[u8], payload: &mut Vec<u8>| {
+            put_uvarint(payload, bytes.len() as u64);
+            payload.extend_from_slice(bytes);
+            col_count += 1;
+            col_count
+        };
         let mut chunk_payload = Vec::new();
         let mut count = 0u64;
         let mut body = Vec::new();
+        let put_whole = |body: &mut Vec<u8>, i: usize, enc: Encoding, bytes: &[u8]| {
+            put_uvarint(body, i as u64);
+            body.push(enc as u8);
+            if enc == Encoding::Col {
+                put_uvarint(body, 0);
+            }
+            put_uvarint(body, bytes.len() as u64);
+            body.extend_from_slice(bytes);
+        };
+        let put_shared = |body: &mut Vec<u8>, i: usize, col: u64, n: u16, values: &[u8]| {
+            put_uvarint(body, i as u64);
+            body.push(Encoding::Col as u8);
+            put_uvarint(body, col);
+            put_uvarint(body, u64::from(n));
+            put_uvarint(body, values.len() as u64);
+            body.extend_from_slice(values);
+        };
         for (i, s) in self.series.iter().enumerate() {
-            let head = s
-                .head
-                .as_ref()
-                .filter(|h| !delta || h.seq > since)
-                .map(|h| (Encoding::Xor, std::borrow::Cow::Borrowed(h.chunk.bytes())));
-            let id = SeriesId(i as u32);
-            let open = self
-                .open_group_seq(id)
-                .filter(|&seq| !delta || seq > since)
-                .and_then(|_| self.open_group_chunk(id))
-                .map(|c| (c.encoding, c.bytes));
-            let sealed = s
-                .chunks
-                .iter()
-                .filter(|c| !delta || c.seq > since)
-                .map(|c| (c.encoding, c.export()));
-            for (enc, bytes) in sealed.chain(head).chain(open) {
-                put_uvarint(&mut body, i as u64);
-                body.push(enc as u8);
-                put_uvarint(&mut body, bytes.len() as u64);
-                body.extend_from_slice(&bytes);
+            for c in s.chunks.iter().filter(|c| !delta || c.seq > since) {
+                match &c.ts {
+                    Some(ts) => {
+                        let k = *columns
+                            .entry(Arc::as_ptr(ts) as *const u8)
+                            .or_insert_with(|| add_column(ts, &mut col_payload));
+                        put_shared(&mut body, i, k, c.samples, &c.bytes);
+                    }
+                    None => put_whole(&mut body, i, c.encoding, &c.bytes),
+                }
+                count += 1;
+            }
+            if let Some(h) = s.head.as_ref().filter(|h| !delta || h.seq > since) {
+                put_whole(&mut body, i, Encoding::Xor, h.chunk.bytes());
+                count += 1;
+            }
+            if let Some(g) = s.group()
+                && let Some(grp) = self.groups.get(g as usize)
+                && !grp.ts.is_empty()
+                && (!delta || grp.seq > since)
+                && let Some((n, values)) = grp.export_values(s.slot as usize)
+            {
+                let k = *group_columns
+                    .entry(g)
+                    .or_insert_with(|| add_column(&grp.encode_ts(), &mut col_payload));
+                put_shared(&mut body, i, k, n, &values);
                 count += 1;
             }
         }
         put_uvarint(&mut chunk_payload, count);
         chunk_payload.extend_from_slice(&body);
+        let mut columns_payload = Vec::with_capacity(col_payload.len() + 5);
+        put_uvarint(&mut columns_payload, col_count);
+        columns_payload.extend_from_slice(&col_payload);
 
         for (tag, payload) in [
             (TAG_SYMBOLS, sym_payload),
             (TAG_SERIES, series_payload),
+            (TAG_COLUMNS, columns_payload),
             (TAG_CHUNKS, chunk_payload),
         ] {
             section(&mut out, tag, &payload);
@@ -221,9 +272,32 @@ impl Store {
             self.push_series_at(id, &labels);
         }
         let mut touched: Vec<u32> = Vec::new();
-        for (id, enc, bytes, meta) in decoded.chunks {
+        // One allocation per shared column, as the writer had it.
+        let mut shared: Vec<Option<Arc<[u8]>>> = vec![None; decoded.columns.len()];
+        for (id, data, meta) in decoded.chunks {
             touched.push(id);
-            self.merge_chunk(SeriesId(id), enc, bytes, meta);
+            match data {
+                ChunkData::Whole(enc, bytes) => self.merge_chunk(SeriesId(id), enc, bytes, meta),
+                ChunkData::Shared {
+                    column,
+                    samples,
+                    values,
+                } => {
+                    let (Some(slot), Some(&bytes)) =
+                        (shared.get_mut(column), decoded.columns.get(column))
+                    else {
+                        continue;
+                    };
+                    let ts = slot.get_or_insert_with(|| Arc::from(bytes)).clone();
+                    if self
+                        .insert_sealed(SeriesId(id), values, Some(ts.clone()), Encoding::Col, meta)
+                        .is_err()
+                    {
+                        let whole = chunk::col::join(samples, &ts, values);
+                        self.merge_chunk(SeriesId(id), Encoding::Col, &whole, meta);
+                    }
+                }
+            }
         }
         touched.dedup();
         for id in touched {
@@ -314,7 +388,36 @@ struct Decoded<'a> {
     info: SnapshotInfo,
     /// Ascending ids above the store's, each with labels the store does not hold.
     new_series: Vec<(u32, Labels)>,
-    chunks: Vec<(u32, Encoding, &'a [u8], ChunkMeta)>,
+    columns: Vec<&'a [u8]>,
+    chunks: Vec<(u32, ChunkData<'a>, ChunkMeta)>,
+}
+
+/// A chunk as a snapshot carries it.
+enum ChunkData<'a> {
+    /// Self-contained bytes in an encoding.
+    Whole(Encoding, &'a [u8]),
+    /// A columnar chunk's value column and the shared timestamp column it uses.
+    Shared {
+        column: usize,
+        samples: u16,
+        values: &'a [u8],
+    },
+}
+
+/// Decodes a timestamp column of `n` samples and checks that its timestamps increase.
+fn check_timestamps(bytes: &[u8], n: usize, scratch: &mut Vec<i64>) -> Result<ChunkMeta, Error> {
+    chunk::col::decode_timestamps(bytes, n, scratch)?;
+    if scratch.windows(2).any(|w| w[1] <= w[0]) {
+        return Err(Error::new(ErrorKind::CorruptChunk {
+            encoding: "columnar",
+            reason: "timestamps do not increase",
+        }));
+    }
+    Ok(ChunkMeta {
+        num_samples: n,
+        mint: scratch.first().copied().unwrap_or(0),
+        maxt: scratch.last().copied().unwrap_or(0),
+    })
 }
 
 /// Bounds-checked reading of untrusted bytes.
@@ -473,15 +576,19 @@ fn decode<'a>(
         pos: HEADER_LEN,
         section: "framing",
     };
-    let mut payloads: [&[u8]; 3] = [&[]; 3];
+    // Symbols, series, columns, chunks; versions before 3 have no columns section.
+    let mut payloads: [&[u8]; 4] = [&[]; 4];
+    let shared_columns = info.version >= 3;
     for (i, (tag, name)) in [
         (TAG_SYMBOLS, "symbols"),
         (TAG_SERIES, "series"),
+        (TAG_COLUMNS, "columns"),
         (TAG_CHUNKS, "chunks"),
         (TAG_END, "end"),
     ]
     .into_iter()
     .enumerate()
+    .filter(|&(_, (tag, _))| shared_columns || tag != TAG_COLUMNS)
     {
         r.section = name;
         let found = r.u8()?;
@@ -601,30 +708,102 @@ fn decode<'a>(
         }
     };
 
-    // Chunks: each fully decoded now, so applying cannot fail halfway.
+    // Shared timestamp columns: checked when a chunk first uses one (their sample count is in
+    // the chunk entries).
     let mut r = Reader {
         b: payloads[2],
+        pos: 0,
+        section: "columns",
+    };
+    let mut columns: Vec<&[u8]> = Vec::new();
+    if shared_columns {
+        let n = r.count("column count", limits.max_chunks, 1)?;
+        columns.reserve(n);
+        for _ in 0..n {
+            let len = r.count("column length", limits.max_chunk_bytes, 1)?;
+            columns.push(r.take(len)?);
+        }
+    }
+    r.done()?;
+    // Per column: the sample count it was checked with and the time range it gave.
+    let mut checked: Vec<Option<(usize, ChunkMeta)>> = vec![None; columns.len()];
+
+    // Chunks: each fully decoded now, so applying cannot fail halfway.
+    let mut r = Reader {
+        b: payloads[3],
         pos: 0,
         section: "chunks",
     };
     let n = r.count("chunk count", limits.max_chunks, 4)?;
     let mut chunks = Vec::with_capacity(n);
+    let mut ts_scratch = Vec::new();
+    let mut vs_scratch = Vec::new();
     for _ in 0..n {
         let id = r.uvarint()?;
         if id >= next_id || !live(id) {
             return Err(err("chunks", format!("chunk for unknown series {id}")));
         }
         let enc = Encoding::from_u8(r.u8()?).map_err(|e| err("chunks", e.to_string()))?;
-        let len = r.count("chunk length", limits.max_chunk_bytes, 1)?;
-        let b = r.take(len)?;
-        let meta =
-            chunk::validate(enc, b).map_err(|e| err("chunks", format!("series {id}: {e}")))?;
-        chunks.push((id as u32, enc, b, meta));
+        let column = if shared_columns && enc == Encoding::Col {
+            r.uvarint()?
+        } else {
+            0
+        };
+        if column == 0 {
+            let len = r.count("chunk length", limits.max_chunk_bytes, 1)?;
+            let b = r.take(len)?;
+            let meta =
+                chunk::validate(enc, b).map_err(|e| err("chunks", format!("series {id}: {e}")))?;
+            chunks.push((id as u32, ChunkData::Whole(enc, b), meta));
+            continue;
+        }
+        let k = usize::try_from(column - 1).unwrap_or(usize::MAX);
+        let Some(&ts) = columns.get(k) else {
+            return Err(err(
+                "chunks",
+                format!(
+                    "series {id}: column {column} out of range ({} columns)",
+                    columns.len()
+                ),
+            ));
+        };
+        let samples = r.uvarint()?;
+        let samples = u16::try_from(samples)
+            .ok()
+            .filter(|&s| s > 0)
+            .ok_or_else(|| {
+                err(
+                    "chunks",
+                    format!("series {id}: {samples} samples in a chunk"),
+                )
+            })?;
+        let len = r.count("value column length", limits.max_chunk_bytes, 1)?;
+        let values = r.take(len)?;
+        let bad = |e: Error| err("chunks", format!("series {id}: {e}"));
+        let meta = match checked[k] {
+            Some((n, meta)) if n == samples as usize => meta,
+            _ => {
+                let meta = check_timestamps(ts, samples as usize, &mut ts_scratch).map_err(bad)?;
+                checked[k] = Some((samples as usize, meta));
+                meta
+            }
+        };
+        chunk::col::decode_values(values, samples as usize, &mut vs_scratch).map_err(bad)?;
+        chunks.push((
+            id as u32,
+            ChunkData::Shared {
+                column: k,
+                samples,
+                values,
+            },
+            meta,
+        ));
     }
     r.done()?;
     Ok(Decoded {
         info,
         new_series,
+        columns,
         chunks,
     })
 }
@@ -636,6 +815,25 @@ impl Store {
         id: SeriesId,
         enc: Encoding,
         bytes: &[u8],
+        meta: ChunkMeta,
+    ) -> Result<usize, Error> {
+        // A columnar chunk keeps its timestamp column apart, as the store's own do.
+        match chunk::col::split(bytes) {
+            Ok((_, ts, values)) if enc == Encoding::Col => {
+                self.insert_sealed(id, values, Some(ts.into()), enc, meta)
+            }
+            _ => self.insert_sealed(id, bytes, None, enc, meta),
+        }
+    }
+
+    /// Inserts a validated sealed chunk (a columnar one as its value column and timestamp
+    /// column) where it belongs in time; refuses one overlapping the series' data.
+    fn insert_sealed(
+        &mut self,
+        id: SeriesId,
+        bytes: &[u8],
+        ts: Option<Arc<[u8]>>,
+        enc: Encoding,
         meta: ChunkMeta,
     ) -> Result<usize, Error> {
         let group = self
@@ -675,11 +873,6 @@ impl Store {
             crate::store::seal_head(s, seq);
         }
         let at = s.chunks.partition_point(|c| c.maxt < meta.mint);
-        // A columnar chunk keeps its timestamp column apart, as the store's own do.
-        let (bytes, ts) = match chunk::col::split(bytes) {
-            Ok((_, ts, values)) if enc == Encoding::Col => (values, Some(ts.into())),
-            _ => (bytes, None),
-        };
         let sealed = Sealed {
             bytes: bytes.into(),
             ts,

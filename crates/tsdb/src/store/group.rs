@@ -115,6 +115,19 @@ impl Group {
 
     /// Member `slot`'s open chunk as self-contained columnar bytes.
     fn export(&self, slot: usize) -> Option<Vec<u8>> {
+        let (n, values) = self.export_values(slot)?;
+        Some(col::join(n, &self.encode_ts(), &values))
+    }
+
+    /// The open chunk's timestamp column, encoded (what its sealed chunks will share).
+    pub(crate) fn encode_ts(&self) -> Vec<u8> {
+        let mut tcol = Vec::new();
+        col::encode_timestamps(&self.ts, &mut tcol);
+        tcol
+    }
+
+    /// Member `slot`'s open value column, encoded, with its sample count.
+    pub(crate) fn export_values(&self, slot: usize) -> Option<(u16, Vec<u8>)> {
         let n = u16::try_from(self.ts.len()).ok()?;
         let mut enc = self.enc.get(slot)?.clone();
         let m = self.members.len();
@@ -124,9 +137,7 @@ impl Group {
         if !col.is_empty() {
             enc.push_block(&col);
         }
-        let mut tcol = Vec::new();
-        col::encode_timestamps(&self.ts, &mut tcol);
-        Some(col::join(n, &tcol, enc.bytes()))
+        Some((n, enc.into_bytes()))
     }
 }
 
@@ -390,11 +401,5 @@ impl Store {
             maxt: *grp.ts.last()?,
             num_samples: grp.ts.len(),
         })
-    }
-
-    /// The change counter of a grouped series' open chunk.
-    pub(crate) fn open_group_seq(&self, id: SeriesId) -> Option<u64> {
-        let s = self.series.get(id.0 as usize)?;
-        self.groups.get(s.group()? as usize).map(|g| g.seq)
     }
 }
