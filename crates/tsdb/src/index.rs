@@ -43,6 +43,29 @@ impl Index {
         }
     }
 
+    /// Takes series `id` out of the postings of its labels; values and names left without
+    /// series go, so a removed series leaves nothing behind here.
+    pub(crate) fn remove<'a>(&mut self, id: u32, labels: impl Iterator<Item = (&'a str, &'a str)>) {
+        for (n, v) in labels {
+            let Some(values) = self.names.get_mut(n) else {
+                continue;
+            };
+            if let Some(p) = values.get_mut(v) {
+                if let Ok(i) = p.binary_search(&id) {
+                    p.remove(i);
+                }
+                if p.is_empty() {
+                    values.remove(v);
+                } else if p.len() < p.capacity() / 4 {
+                    p.shrink_to_fit();
+                }
+            }
+            if values.is_empty() {
+                self.names.remove(n);
+            }
+        }
+    }
+
     pub(crate) fn label_names(&self) -> impl Iterator<Item = &str> {
         self.names.keys().map(|k| &**k)
     }
@@ -74,13 +97,13 @@ impl Index {
             .collect()
     }
 
-    /// Ids of series matching every matcher, ascending. `labels_of` gives a series' labels for
+    /// Ids of series matching every matcher, ascending. `value_of` gives a series' value of a label for
     /// the filter path; `num_series` bounds ids.
     pub(crate) fn select<'l>(
         &self,
         matchers: &[Matcher],
         num_series: u32,
-        labels_of: impl Fn(u32) -> &'l Labels,
+        value_of: impl Fn(u32, &str) -> Option<&'l str>,
     ) -> Vec<u32> {
         // Cheap matchers first: equality and literal sets are lookups, regexes scan values.
         let mut order: Vec<&Matcher> = matchers.iter().collect();
@@ -98,7 +121,7 @@ impl Index {
                 // With few candidates left, checking their labels beats scanning many values.
                 let distinct = self.names.get(m.name()).map_or(0, BTreeMap::len);
                 if matches!(m.shape(), Shape::Regex { .. }) && c.len() < distinct {
-                    c.retain(|&id| m.matches(labels_of(id).get(m.name()).unwrap_or("")));
+                    c.retain(|&id| m.matches(value_of(id, m.name()).unwrap_or("")));
                     continue;
                 }
             }

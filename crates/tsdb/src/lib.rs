@@ -50,6 +50,7 @@ mod matcher;
 mod retention;
 pub mod snapshot;
 mod store;
+mod symbols;
 pub mod testdata;
 
 pub use error::{Error, ErrorKind};

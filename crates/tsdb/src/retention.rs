@@ -8,7 +8,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use crate::chunk::Encoding;
-use crate::store::{Series, seal_head};
+use crate::store::{Head, Series, seal_head};
 use crate::{Store, Timestamp};
 
 /// What to keep.
@@ -27,7 +27,8 @@ pub struct RetentionReport {
     pub chunks: usize,
     pub samples: usize,
     pub bytes: usize,
-    /// Series left with no samples.
+    /// Series left with no samples. They are removed (index, labels, lookup table; see
+    /// [`Store::remove_series`]); their ids are not reused.
     pub series_emptied: usize,
     /// Newest timestamp among dropped samples: data up to here may be gone.
     pub dropped_through: Option<Timestamp>,
@@ -84,9 +85,7 @@ impl Store {
         // Shared timestamp columns count once, with the first chunk that holds them.
         let mut seen_ts: std::collections::HashSet<*const u8> = Default::default();
         for s in &self.series {
-            overhead += std::mem::size_of::<Series>()
-                + s.labels.heap_bytes()
-                + s.chunks.capacity() * SEALED_OVERHEAD;
+            overhead += s.labels.heap_bytes() + s.chunks.capacity() * SEALED_OVERHEAD;
             for c in &s.chunks {
                 let e = &mut by[match c.encoding {
                     Encoding::Xor => 0,
@@ -102,12 +101,13 @@ impl Store {
                     e.3 += ts.len();
                 }
             }
-            if s.head.num_samples() > 0 {
+            if let Some(h) = &s.head {
                 by[0].1 += 1;
-                by[0].2 += s.head.num_samples();
-                by[0].3 += s.head.bytes().len();
+                by[0].2 += h.chunk.num_samples();
+                by[0].3 += h.chunk.bytes().len();
                 // Spare capacity of the growing head is overhead, not data.
-                overhead += s.head.heap_bytes() - s.head.bytes().len();
+                overhead +=
+                    std::mem::size_of::<Head>() + h.chunk.heap_bytes() - h.chunk.bytes().len();
             }
         }
         for g in &self.groups {
@@ -124,10 +124,12 @@ impl Store {
             samples += e.2;
             chunk_bytes += e.3;
         }
-        // Hash table entries (key, id, control byte at ~7/8 load) plus the index.
-        overhead += self.series.len() * 16 + self.index.heap_bytes();
+        overhead += self.series.capacity() * std::mem::size_of::<Series>()
+            + self.lookup_heap_bytes()
+            + self.symbols.heap_bytes()
+            + self.index.heap_bytes();
         Stats {
-            series: self.series.len(),
+            series: self.num_series(),
             chunks,
             samples,
             chunk_bytes,
@@ -162,6 +164,13 @@ impl Store {
         v
     }
 
+    /// Removes the series retention has just left without samples.
+    fn remove_emptied(&mut self, emptied: Vec<u32>) {
+        for i in emptied {
+            self.remove_series(crate::SeriesId(i));
+        }
+    }
+
     /// Drops the oldest chunks across all series until about `excess` bytes are freed.
     fn drop_oldest(&mut self, excess: usize, seq: u64, report: &mut RetentionReport) {
         // Oldest first across series: a min-heap on each series' oldest chunk end. Open heads
@@ -189,9 +198,13 @@ impl Store {
                 heap.push(Reverse((next.maxt, i)));
             }
         }
-        for (s, n) in self.series.iter_mut().zip(dropped) {
-            drop_front(s, n, report);
+        let mut emptied = Vec::new();
+        for (i, (s, n)) in self.series.iter_mut().zip(dropped).enumerate() {
+            if drop_front(s, n, report) {
+                emptied.push(i as u32);
+            }
         }
+        self.remove_emptied(emptied);
     }
 
     /// Drops the oldest chunks per the policy and says what went.
@@ -200,13 +213,17 @@ impl Store {
         let seq = self.seq + 1;
         if let Some(min) = policy.min_time {
             self.dissolve_groups(seq, Some(min));
-            for s in &mut self.series {
-                if s.head.num_samples() > 0 && s.head.last_t() < min {
+            let mut emptied = Vec::new();
+            for (i, s) in self.series.iter_mut().enumerate() {
+                if s.head.as_ref().is_some_and(|h| h.chunk.last_t() < min) {
                     seal_head(s, seq);
                 }
                 let n = s.chunks.partition_point(|c| c.maxt < min);
-                drop_front(s, n, &mut report);
+                if drop_front(s, n, &mut report) {
+                    emptied.push(i as u32);
+                }
             }
+            self.remove_emptied(emptied);
         }
         if let Some(budget) = policy.max_bytes {
             // Bookkeeping shrinks with the data only approximately, so re-measure and repeat.
@@ -225,9 +242,10 @@ impl Store {
     }
 }
 
-fn drop_front(s: &mut Series, n: usize, report: &mut RetentionReport) {
+/// Drops a series' `n` oldest chunks; true when that left it without samples.
+fn drop_front(s: &mut Series, n: usize, report: &mut RetentionReport) -> bool {
     if n == 0 {
-        return;
+        return false;
     }
     for c in s.chunks.drain(..n) {
         report.chunks += 1;
@@ -236,14 +254,16 @@ fn drop_front(s: &mut Series, n: usize, report: &mut RetentionReport) {
         report.dropped_through = report.dropped_through.max(Some(c.maxt));
     }
     s.chunks.shrink_to_fit();
-    if s.chunks.is_empty() && s.head.num_samples() == 0 {
+    let emptied = s.is_empty();
+    if emptied {
         report.series_emptied += 1;
     }
+    emptied
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::{Labels, Store, StoreConfig};
+    use crate::{Labels, SeriesId, Store, StoreConfig};
 
     use super::*;
 
@@ -308,5 +328,64 @@ mod tests {
         let card = s.label_cardinality();
         assert_eq!(card[0].name, "s");
         assert_eq!((card[0].values, card[0].series), (4, 4));
+    }
+
+    #[test]
+    fn series_retention_empties_are_removed_and_ids_stay_stable() {
+        // Series 1 and 2 stop at 40 s; 0 and 3 go on. 10-sample chunks: 0..40 s is 4 chunks.
+        let labels = |i: u32| Labels::new([("s", i.to_string().as_str()), ("job", "j")]);
+        let mut s = Store::new(StoreConfig {
+            samples_per_chunk: 10,
+        });
+        for i in 0..4u32 {
+            let id = s.series_id(&labels(i));
+            let end = if i == 1 || i == 2 { 40 } else { 100 };
+            for k in 0..end {
+                s.append(id, k * 1000, k as f64).unwrap();
+            }
+        }
+        assert!(s.lookup(&labels(1)).is_some());
+        let before = s.stats();
+        let r = s.apply_retention(Retention {
+            min_time: Some(50_000),
+            max_bytes: None,
+        });
+        assert_eq!(r.series_emptied, 2);
+        assert_eq!(s.num_series(), 2);
+        assert_eq!(s.stats().series, 2);
+        assert!(s.stats().overhead_bytes < before.overhead_bytes);
+        // Gone from every way of finding a series.
+        let job = crate::Matcher::new(crate::MatchOp::Equal, "job", "j").unwrap();
+        assert_eq!(s.select(&[job]), vec![SeriesId(0), SeriesId(3)]);
+        let not_s = crate::Matcher::new(crate::MatchOp::NotEqual, "s", "0").unwrap();
+        assert_eq!(s.select(&[not_s]), vec![SeriesId(3)]);
+        assert_eq!(s.label_values("s", &[], i64::MIN, i64::MAX), vec!["0", "3"]);
+        assert_eq!(s.lookup(&labels(1)), None);
+        assert_eq!(s.labels(SeriesId(1)), None);
+        assert_eq!(
+            s.append(SeriesId(1), 200_000, 1.0),
+            Err(crate::AppendError::UnknownSeries(SeriesId(1)))
+        );
+        // Live series keep their ids and data.
+        assert_eq!(s.time_range(SeriesId(3)), Some((50_000, 99_000)));
+        assert_eq!(
+            s.labels(SeriesId(3)).unwrap().get("s"),
+            Some("3"),
+            "id 3 still names s=3"
+        );
+        // The same labels coming back get a new id.
+        let back = s.series_id(&labels(1));
+        assert_eq!(back, SeriesId(4));
+        assert_eq!(s.num_series(), 3);
+        // The label value "2" was used only by the removed series: its string is gone too.
+        let card = s.label_cardinality();
+        let sc = card.iter().find(|c| c.name == "s").unwrap();
+        assert_eq!((sc.values, sc.series), (3, 3));
+        // A series holding samples is not removed on request; an empty, live one is.
+        assert!(!s.remove_series(SeriesId(0)));
+        let empty = s.series_id(&Labels::new([("s", "e")]));
+        assert!(s.remove_series(empty));
+        assert!(!s.remove_series(empty));
+        assert_eq!(s.num_series(), 3);
     }
 }

@@ -9,34 +9,47 @@
 //!
 //! ```text
 //! header  "LKTS" | version u16 | kind u8 (0 full, 1 delta) | 0u8 | mark u64 | since u64 | crc32 u32
-//! section tag u8 | payload length u32 | crc32(payload) u32 | payload      (tags 1, 2, 3, then 0xFF)
+//! section tag u8 | payload length u32 | crc32(payload) u32 | payload   (tags 1, 2, 4, 3, then 0xFF)
 //!   1 symbols  count, then (length, UTF-8 bytes) per string
-//!   2 series   count, then (id, label count, (name symbol, value symbol)...) per series
-//!   3 chunks   count, then (series id, encoding u8, length, bytes) per chunk, oldest first
+//!   2 series   count, then (id, label count, (name symbol, value symbol)...) per series;
+//!              ids ascend, and ids skipped are series the writer removed
+//!   4 columns  count, then (length, bytes) per shared timestamp column
+//!   3 chunks   count, then per chunk, oldest first: series id, encoding u8, and
+//!                for a columnar chunk: column ref (0: self-contained, then length, bytes;
+//!                k > 0: shares column k-1, then sample count, value length, value bytes)
+//!                for other encodings: length, bytes
 //!   0xFF end   empty; a snapshot without it is truncated
 //! ```
+//!
+//! Shared timestamp columns are written once, as the store holds them (the columnar chunks of
+//! one scrape group share one), so a snapshot is about the size of the chunk bytes in memory and
+//! a restored store shares its columns as the original did.
 //!
 //! A delta carries series created and chunks written after `since`; applied onto the store the
 //! earlier snapshot restored, it brings that store up to `mark`. Samples that were already there
 //! are no-ops. Deletions by retention are not carried: the receiving store applies its own.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use crate::chunk::{self, ChunkMeta, Encoding, XorChunk};
 use crate::crc32::crc32;
 use crate::labels::put_uvarint;
-use crate::store::{Sealed, Store};
+use crate::store::{Head, Sealed, Store};
 use crate::{Error, ErrorKind, Labels, SeriesId};
 
 const MAGIC: &[u8; 4] = b"LKTS";
 /// The format version this build writes and the newest it reads. 2: columnar chunks may hold
 /// bit-packed integer blocks (`k == 62`), which version 1 readers would misread as Rice blocks;
-/// version 1 snapshots never contain them and still load.
-pub const SNAPSHOT_VERSION: u16 = 2;
+/// version 1 snapshots never contain them and still load. 3: the shared timestamp columns
+/// section and column refs in columnar chunk entries, and series ids with gaps (removed
+/// series); versions 1 and 2 (no columns section) still load.
+pub const SNAPSHOT_VERSION: u16 = 3;
 const HEADER_LEN: usize = 28;
 const TAG_SYMBOLS: u8 = 1;
 const TAG_SERIES: u8 = 2;
 const TAG_CHUNKS: u8 = 3;
+const TAG_COLUMNS: u8 = 4;
 const TAG_END: u8 = 0xFF;
 
 /// Bounds on what a snapshot may contain; anything beyond is refused before it is allocated.
@@ -116,8 +129,12 @@ impl Store {
         out.extend_from_slice(&crc.to_le_bytes());
 
         // Series whose labels the receiver lacks, and chunks it lacks.
+        // Removed series are left out; the reader keeps their ids unused.
         let new_series: Vec<u32> = (0..self.series.len() as u32)
-            .filter(|&i| !delta || self.series[i as usize].created_seq > since)
+            .filter(|&i| {
+                let s = &self.series[i as usize];
+                s.is_live() && (!delta || s.created_seq > since)
+            })
             .collect();
         let mut symbols: HashMap<&str, u32> = HashMap::new();
         let mut sym_list: Vec<&str> = Vec::new();
@@ -126,8 +143,8 @@ impl Store {
         for &i in &new_series {
             let labels = &self.series[i as usize].labels;
             put_uvarint(&mut series_payload, u64::from(i));
-            put_uvarint(&mut series_payload, labels.len() as u64);
-            for (n, v) in labels.iter() {
+            put_uvarint(&mut series_payload, labels.ids().count() as u64);
+            for (n, v) in self.symbols.pairs(labels) {
                 for s in [n, v] {
                     let next = sym_list.len() as u32;
                     let id = *symbols.entry(s).or_insert_with(|| {
@@ -145,37 +162,78 @@ impl Store {
             sym_payload.extend_from_slice(s.as_bytes());
         }
 
+        // Shared timestamp columns, each once: sealed ones by allocation, a scrape group's open
+        // one encoded here.
+        let mut columns: HashMap<*const u8, u64> = HashMap::new();
+        let mut group_columns: HashMap<u32, u64> = HashMap::new();
+        let mut col_payload = Vec::new();
+        let mut col_count = 0u64;
+        let mut add_column = |bytes: &[u8], payload: &mut Vec<u8>| {
+            put_uvarint(payload, bytes.len() as u64);
+            payload.extend_from_slice(bytes);
+            col_count += 1;
+            col_count
+        };
         let mut chunk_payload = Vec::new();
         let mut count = 0u64;
         let mut body = Vec::new();
+        let put_whole = |body: &mut Vec<u8>, i: usize, enc: Encoding, bytes: &[u8]| {
+            put_uvarint(body, i as u64);
+            body.push(enc as u8);
+            if enc == Encoding::Col {
+                put_uvarint(body, 0);
+            }
+            put_uvarint(body, bytes.len() as u64);
+            body.extend_from_slice(bytes);
+        };
+        let put_shared = |body: &mut Vec<u8>, i: usize, col: u64, n: u16, values: &[u8]| {
+            put_uvarint(body, i as u64);
+            body.push(Encoding::Col as u8);
+            put_uvarint(body, col);
+            put_uvarint(body, u64::from(n));
+            put_uvarint(body, values.len() as u64);
+            body.extend_from_slice(values);
+        };
         for (i, s) in self.series.iter().enumerate() {
-            let head = (s.head.num_samples() > 0 && (!delta || s.head_seq > since))
-                .then(|| (Encoding::Xor, std::borrow::Cow::Borrowed(s.head.bytes())));
-            let id = SeriesId(i as u32);
-            let open = self
-                .open_group_seq(id)
-                .filter(|&seq| !delta || seq > since)
-                .and_then(|_| self.open_group_chunk(id))
-                .map(|c| (c.encoding, c.bytes));
-            let sealed = s
-                .chunks
-                .iter()
-                .filter(|c| !delta || c.seq > since)
-                .map(|c| (c.encoding, c.export()));
-            for (enc, bytes) in sealed.chain(head).chain(open) {
-                put_uvarint(&mut body, i as u64);
-                body.push(enc as u8);
-                put_uvarint(&mut body, bytes.len() as u64);
-                body.extend_from_slice(&bytes);
+            for c in s.chunks.iter().filter(|c| !delta || c.seq > since) {
+                match &c.ts {
+                    Some(ts) => {
+                        let k = *columns
+                            .entry(Arc::as_ptr(ts) as *const u8)
+                            .or_insert_with(|| add_column(ts, &mut col_payload));
+                        put_shared(&mut body, i, k, c.samples, &c.bytes);
+                    }
+                    None => put_whole(&mut body, i, c.encoding, &c.bytes),
+                }
+                count += 1;
+            }
+            if let Some(h) = s.head.as_ref().filter(|h| !delta || h.seq > since) {
+                put_whole(&mut body, i, Encoding::Xor, h.chunk.bytes());
+                count += 1;
+            }
+            if let Some(g) = s.group()
+                && let Some(grp) = self.groups.get(g as usize)
+                && !grp.ts.is_empty()
+                && (!delta || grp.seq > since)
+                && let Some((n, values)) = grp.export_values(s.slot as usize)
+            {
+                let k = *group_columns
+                    .entry(g)
+                    .or_insert_with(|| add_column(&grp.encode_ts(), &mut col_payload));
+                put_shared(&mut body, i, k, n, &values);
                 count += 1;
             }
         }
         put_uvarint(&mut chunk_payload, count);
         chunk_payload.extend_from_slice(&body);
+        let mut columns_payload = Vec::with_capacity(col_payload.len() + 5);
+        put_uvarint(&mut columns_payload, col_count);
+        columns_payload.extend_from_slice(&col_payload);
 
         for (tag, payload) in [
             (TAG_SYMBOLS, sym_payload),
             (TAG_SERIES, series_payload),
+            (TAG_COLUMNS, columns_payload),
             (TAG_CHUNKS, chunk_payload),
         ] {
             section(&mut out, tag, &payload);
@@ -210,13 +268,36 @@ impl Store {
         limits: &SnapshotLimits,
     ) -> Result<SnapshotInfo, Error> {
         let decoded = decode(bytes, limits, self)?;
-        for labels in decoded.new_series {
-            self.series_id(&labels);
+        for (id, labels) in decoded.new_series {
+            self.push_series_at(id, &labels);
         }
         let mut touched: Vec<u32> = Vec::new();
-        for (id, enc, bytes, meta) in decoded.chunks {
+        // One allocation per shared column, as the writer had it.
+        let mut shared: Vec<Option<Arc<[u8]>>> = vec![None; decoded.columns.len()];
+        for (id, data, meta) in decoded.chunks {
             touched.push(id);
-            self.merge_chunk(SeriesId(id), enc, bytes, meta);
+            match data {
+                ChunkData::Whole(enc, bytes) => self.merge_chunk(SeriesId(id), enc, bytes, meta),
+                ChunkData::Shared {
+                    column,
+                    samples,
+                    values,
+                } => {
+                    let (Some(slot), Some(&bytes)) =
+                        (shared.get_mut(column), decoded.columns.get(column))
+                    else {
+                        continue;
+                    };
+                    let ts = slot.get_or_insert_with(|| Arc::from(bytes)).clone();
+                    if self
+                        .insert_sealed(SeriesId(id), values, Some(ts.clone()), Encoding::Col, meta)
+                        .is_err()
+                    {
+                        let whole = chunk::col::join(samples, &ts, values);
+                        self.merge_chunk(SeriesId(id), Encoding::Col, &whole, meta);
+                    }
+                }
+            }
         }
         touched.dedup();
         for id in touched {
@@ -246,7 +327,7 @@ impl Store {
         let Some(s) = self.series.get_mut(id as usize) else {
             return;
         };
-        if s.head.num_samples() > 0 {
+        if s.head.is_some() {
             return;
         }
         let reopen = matches!(s.chunks.last(), Some(c) if c.encoding == Encoding::Xor && (c.samples as usize) < per_chunk);
@@ -255,12 +336,14 @@ impl Store {
         }
         if let Some(c) = s.chunks.pop() {
             match XorChunk::from_bytes(&c.bytes) {
-                Ok(head) => {
-                    s.head = head;
-                    s.head_mint = c.mint;
-                    s.head_seq = c.seq;
+                Ok(chunk) if chunk.num_samples() > 0 => {
+                    s.head = Some(Box::new(Head {
+                        chunk,
+                        mint: c.mint,
+                        seq: c.seq,
+                    }));
                 }
-                Err(_) => s.chunks.push(c),
+                _ => s.chunks.push(c),
             }
         }
     }
@@ -303,8 +386,38 @@ fn section(out: &mut Vec<u8>, tag: u8, payload: &[u8]) {
 /// A snapshot checked and parsed, not yet applied.
 struct Decoded<'a> {
     info: SnapshotInfo,
-    new_series: Vec<Labels>,
-    chunks: Vec<(u32, Encoding, &'a [u8], ChunkMeta)>,
+    /// Ascending ids above the store's, each with labels the store does not hold.
+    new_series: Vec<(u32, Labels)>,
+    columns: Vec<&'a [u8]>,
+    chunks: Vec<(u32, ChunkData<'a>, ChunkMeta)>,
+}
+
+/// A chunk as a snapshot carries it.
+enum ChunkData<'a> {
+    /// Self-contained bytes in an encoding.
+    Whole(Encoding, &'a [u8]),
+    /// A columnar chunk's value column and the shared timestamp column it uses.
+    Shared {
+        column: usize,
+        samples: u16,
+        values: &'a [u8],
+    },
+}
+
+/// Decodes a timestamp column of `n` samples and checks that its timestamps increase.
+fn check_timestamps(bytes: &[u8], n: usize, scratch: &mut Vec<i64>) -> Result<ChunkMeta, Error> {
+    chunk::col::decode_timestamps(bytes, n, scratch)?;
+    if scratch.windows(2).any(|w| w[1] <= w[0]) {
+        return Err(Error::new(ErrorKind::CorruptChunk {
+            encoding: "columnar",
+            reason: "timestamps do not increase",
+        }));
+    }
+    Ok(ChunkMeta {
+        num_samples: n,
+        mint: scratch.first().copied().unwrap_or(0),
+        maxt: scratch.last().copied().unwrap_or(0),
+    })
 }
 
 /// Bounds-checked reading of untrusted bytes.
@@ -463,15 +576,19 @@ fn decode<'a>(
         pos: HEADER_LEN,
         section: "framing",
     };
-    let mut payloads: [&[u8]; 3] = [&[]; 3];
+    // Symbols, series, columns, chunks; versions before 3 have no columns section.
+    let mut payloads: [&[u8]; 4] = [&[]; 4];
+    let shared_columns = info.version >= 3;
     for (i, (tag, name)) in [
         (TAG_SYMBOLS, "symbols"),
         (TAG_SERIES, "series"),
+        (TAG_COLUMNS, "columns"),
         (TAG_CHUNKS, "chunks"),
         (TAG_END, "end"),
     ]
     .into_iter()
     .enumerate()
+    .filter(|&(_, (tag, _))| shared_columns || tag != TAG_COLUMNS)
     {
         r.section = name;
         let found = r.u8()?;
@@ -519,8 +636,9 @@ fn decode<'a>(
         section: "series",
     };
     let n = r.count("series count", limits.max_series, 2)?;
-    let mut next_id = store.num_series() as u64;
+    let mut next_id = u64::from(store.id_bound());
     let mut new_series = Vec::with_capacity(n);
+    let mut seen: HashSet<Labels> = HashSet::new();
     let sym = |r: &mut Reader<'_>| -> Result<&str, Error> {
         let i = r.uvarint()?;
         symbols.get(i as usize).copied().ok_or_else(|| {
@@ -545,20 +663,31 @@ fn decode<'a>(
             pairs.push((name, value));
         }
         let labels = Labels::from_sorted(pairs.iter().copied());
-        if id < store.num_series() as u64 {
-            if store.labels(SeriesId(id as u32)) != Some(&labels) {
+        if id < u64::from(store.id_bound()) {
+            if store.labels(SeriesId(id as u32)).as_ref() != Some(&labels) {
                 return Err(err(
                     "series",
                     format!("series {id} has different labels in this store"),
                 ));
             }
-        } else if id == next_id && next_id < u64::from(u32::MAX) {
-            next_id += 1;
-            new_series.push(labels);
+        } else if id >= next_id && id < limits.max_series as u64 {
+            // Ids skipped are series the writer removed; they stay unused here too. Empty slots
+            // cost memory, so ids are bounded by `max_series` like series are.
+            if store.lookup(&labels).is_some() || !seen.insert(labels.clone()) {
+                return Err(err(
+                    "series",
+                    format!("series {id}: the same labels already have another id"),
+                ));
+            }
+            next_id = id + 1;
+            new_series.push((id as u32, labels));
         } else {
             return Err(err(
                 "series",
-                format!("series id {id} out of sequence (expected {next_id})"),
+                format!(
+                    "series id {id} out of sequence (expected at least {next_id}, below {})",
+                    limits.max_series
+                ),
             ));
         }
     }
@@ -569,31 +698,112 @@ fn decode<'a>(
             format!("more than {} series", limits.max_series),
         ));
     }
+    let live = |id: u64| {
+        if id < u64::from(store.id_bound()) {
+            store.labels(SeriesId(id as u32)).is_some()
+        } else {
+            new_series
+                .binary_search_by_key(&id, |(i, _)| u64::from(*i))
+                .is_ok()
+        }
+    };
+
+    // Shared timestamp columns: checked when a chunk first uses one (their sample count is in
+    // the chunk entries).
+    let mut r = Reader {
+        b: payloads[2],
+        pos: 0,
+        section: "columns",
+    };
+    let mut columns: Vec<&[u8]> = Vec::new();
+    if shared_columns {
+        let n = r.count("column count", limits.max_chunks, 1)?;
+        columns.reserve(n);
+        for _ in 0..n {
+            let len = r.count("column length", limits.max_chunk_bytes, 1)?;
+            columns.push(r.take(len)?);
+        }
+    }
+    r.done()?;
+    // Per column: the sample count it was checked with and the time range it gave.
+    let mut checked: Vec<Option<(usize, ChunkMeta)>> = vec![None; columns.len()];
 
     // Chunks: each fully decoded now, so applying cannot fail halfway.
     let mut r = Reader {
-        b: payloads[2],
+        b: payloads[3],
         pos: 0,
         section: "chunks",
     };
     let n = r.count("chunk count", limits.max_chunks, 4)?;
     let mut chunks = Vec::with_capacity(n);
+    let mut ts_scratch = Vec::new();
+    let mut vs_scratch = Vec::new();
     for _ in 0..n {
         let id = r.uvarint()?;
-        if id >= next_id {
+        if id >= next_id || !live(id) {
             return Err(err("chunks", format!("chunk for unknown series {id}")));
         }
         let enc = Encoding::from_u8(r.u8()?).map_err(|e| err("chunks", e.to_string()))?;
-        let len = r.count("chunk length", limits.max_chunk_bytes, 1)?;
-        let b = r.take(len)?;
-        let meta =
-            chunk::validate(enc, b).map_err(|e| err("chunks", format!("series {id}: {e}")))?;
-        chunks.push((id as u32, enc, b, meta));
+        let column = if shared_columns && enc == Encoding::Col {
+            r.uvarint()?
+        } else {
+            0
+        };
+        if column == 0 {
+            let len = r.count("chunk length", limits.max_chunk_bytes, 1)?;
+            let b = r.take(len)?;
+            let meta =
+                chunk::validate(enc, b).map_err(|e| err("chunks", format!("series {id}: {e}")))?;
+            chunks.push((id as u32, ChunkData::Whole(enc, b), meta));
+            continue;
+        }
+        let k = usize::try_from(column - 1).unwrap_or(usize::MAX);
+        let Some(&ts) = columns.get(k) else {
+            return Err(err(
+                "chunks",
+                format!(
+                    "series {id}: column {column} out of range ({} columns)",
+                    columns.len()
+                ),
+            ));
+        };
+        let samples = r.uvarint()?;
+        let samples = u16::try_from(samples)
+            .ok()
+            .filter(|&s| s > 0)
+            .ok_or_else(|| {
+                err(
+                    "chunks",
+                    format!("series {id}: {samples} samples in a chunk"),
+                )
+            })?;
+        let len = r.count("value column length", limits.max_chunk_bytes, 1)?;
+        let values = r.take(len)?;
+        let bad = |e: Error| err("chunks", format!("series {id}: {e}"));
+        let meta = match checked[k] {
+            Some((n, meta)) if n == samples as usize => meta,
+            _ => {
+                let meta = check_timestamps(ts, samples as usize, &mut ts_scratch).map_err(bad)?;
+                checked[k] = Some((samples as usize, meta));
+                meta
+            }
+        };
+        chunk::col::decode_values(values, samples as usize, &mut vs_scratch).map_err(bad)?;
+        chunks.push((
+            id as u32,
+            ChunkData::Shared {
+                column: k,
+                samples,
+                values,
+            },
+            meta,
+        ));
     }
     r.done()?;
     Ok(Decoded {
         info,
         new_series,
+        columns,
         chunks,
     })
 }
@@ -607,11 +817,31 @@ impl Store {
         bytes: &[u8],
         meta: ChunkMeta,
     ) -> Result<usize, Error> {
+        // A columnar chunk keeps its timestamp column apart, as the store's own do.
+        match chunk::col::split(bytes) {
+            Ok((_, ts, values)) if enc == Encoding::Col => {
+                self.insert_sealed(id, values, Some(ts.into()), enc, meta)
+            }
+            _ => self.insert_sealed(id, bytes, None, enc, meta),
+        }
+    }
+
+    /// Inserts a validated sealed chunk (a columnar one as its value column and timestamp
+    /// column) where it belongs in time; refuses one overlapping the series' data.
+    fn insert_sealed(
+        &mut self,
+        id: SeriesId,
+        bytes: &[u8],
+        ts: Option<Arc<[u8]>>,
+        enc: Encoding,
+        meta: ChunkMeta,
+    ) -> Result<usize, Error> {
         let group = self
             .series
             .get(id.0 as usize)
+            .filter(|s| s.is_live())
             .ok_or(Error::new(ErrorKind::UnknownSeries(id.0)))?
-            .group;
+            .group();
         if let Some(g) = group {
             self.dissolve_group(g, self.seq + 1);
         }
@@ -624,7 +854,10 @@ impl Store {
             return Ok(0);
         }
         let overlap = |mint: i64, maxt: i64| mint <= meta.maxt && meta.mint <= maxt;
-        let head_overlaps = s.head.num_samples() > 0 && overlap(s.head_mint, s.head.last_t());
+        let head_overlaps = s
+            .head
+            .as_ref()
+            .is_some_and(|h| overlap(h.mint, h.chunk.last_t()));
         if head_overlaps || s.chunks.iter().any(|c| overlap(c.mint, c.maxt)) {
             return Err(Error::new(ErrorKind::ChunkOverlap {
                 series: id.0,
@@ -633,15 +866,13 @@ impl Store {
             }));
         }
         // A chunk newer than the head closes the head so chunk order stays time order.
-        if s.head.num_samples() > 0 && meta.mint > s.head.last_t() {
+        if s.head
+            .as_ref()
+            .is_some_and(|h| meta.mint > h.chunk.last_t())
+        {
             crate::store::seal_head(s, seq);
         }
         let at = s.chunks.partition_point(|c| c.maxt < meta.mint);
-        // A columnar chunk keeps its timestamp column apart, as the store's own do.
-        let (bytes, ts) = match chunk::col::split(bytes) {
-            Ok((_, ts, values)) if enc == Encoding::Col => (values, Some(ts.into())),
-            _ => (bytes, None),
-        };
         let sealed = Sealed {
             bytes: bytes.into(),
             ts,

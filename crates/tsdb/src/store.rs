@@ -14,12 +14,14 @@ mod group;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+
+use hashbrown::HashTable;
+use std::hash::Hasher;
 use std::sync::{Arc, Weak};
 
 use crate::chunk::{self, ChunkAppender, ChunkIter, ChunkIterator, Encoding, XorChunk, col};
 use crate::index::Index;
+use crate::symbols::{SymbolLabels, Symbols};
 use crate::{Error, ErrorKind, Labels, Matcher, Timestamp};
 
 /// A series' stable number within one store.
@@ -191,26 +193,69 @@ fn decode_shared_timestamps(
     })
 }
 
-#[derive(Debug, Default)]
+/// A series' open XOR head chunk (the single-sample ingest path), boxed so that series without
+/// one (scrape-grouped, or holding only sealed chunks) pay one pointer for it.
+#[derive(Debug, Clone)]
+pub(crate) struct Head {
+    pub(crate) chunk: XorChunk,
+    pub(crate) mint: Timestamp,
+    /// Store change counter at the head's last append.
+    pub(crate) seq: u64,
+}
+
+/// `Series::group` when the series is in no scrape group.
+pub(crate) const NO_GROUP: u32 = u32::MAX;
+
+/// One series. Kept small (64 bytes): a store holds one per series ever seen, and beyond the
+/// chunk bytes this struct, the label set, the index postings and the hash table entry are all
+/// a series costs (`memory_per_series_100k` in `examples/bench_store.rs`).
+#[derive(Debug)]
 pub(crate) struct Series {
-    pub(crate) labels: Labels,
+    /// The label set as symbol ids into `Store::symbols`.
+    pub(crate) labels: SymbolLabels,
     pub(crate) chunks: Vec<Sealed>,
-    pub(crate) head: XorChunk,
-    pub(crate) head_mint: Timestamp,
-    /// Store change counter at the head's last append, and at the series' creation.
-    pub(crate) head_seq: u64,
+    /// Some exactly when the head holds at least one sample.
+    pub(crate) head: Option<Box<Head>>,
+    /// Store change counter at the series' creation (never 0: 0 marks a removed series).
     pub(crate) created_seq: u64,
-    /// The scrape group this series' newest samples sit in, and its column there.
-    pub(crate) group: Option<u32>,
+    /// The scrape group this series' newest samples sit in (or `NO_GROUP`), and its column there.
+    pub(crate) group: u32,
     pub(crate) slot: u32,
 }
 
+impl Default for Series {
+    fn default() -> Self {
+        Series {
+            labels: SymbolLabels::default(),
+            chunks: Vec::new(),
+            head: None,
+            created_seq: 0,
+            group: NO_GROUP,
+            slot: 0,
+        }
+    }
+}
+
 impl Series {
+    /// False for the slot of a removed series (see [`Store::remove_series`]); ids of removed
+    /// series are not reused.
+    pub(crate) fn is_live(&self) -> bool {
+        self.created_seq != 0
+    }
+
+    /// True when the series holds no sample anywhere (sealed, head or scrape group).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.chunks.is_empty() && self.head.is_none() && self.group().is_none()
+    }
+
+    pub(crate) fn group(&self) -> Option<u32> {
+        (self.group != NO_GROUP).then_some(self.group)
+    }
+
     fn newest(&self) -> Option<Timestamp> {
-        if self.head.num_samples() > 0 {
-            Some(self.head.last_t())
-        } else {
-            self.chunks.last().map(|c| c.maxt)
+        match &self.head {
+            Some(h) => Some(h.chunk.last_t()),
+            None => self.chunks.last().map(|c| c.maxt),
         }
     }
 
@@ -218,7 +263,7 @@ impl Series {
         self.chunks
             .first()
             .map(|c| c.mint)
-            .or((self.head.num_samples() > 0).then_some(self.head_mint))
+            .or(self.head.as_ref().map(|h| h.mint))
     }
 }
 
@@ -311,23 +356,23 @@ impl WordHasher {
     }
 }
 
-pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<WordHasher>>;
-
 /// Series, their index and their samples.
 #[derive(Debug, Default)]
 pub struct Store {
     pub(crate) config: StoreConfig,
     pub(crate) series: Vec<Series>,
-    /// Label-set hash -> first series with that hash; further series with the same hash go to
-    /// `collisions`.
-    by_hash: FastMap<u64, u32>,
-    collisions: FastMap<u64, Vec<u32>>,
+    /// Series ids by label-set hash: 4 bytes a bucket (plus a control byte), hashes recomputed
+    /// from the labels when the table grows. Equal hashes are told apart by comparing labels.
+    by_labels: HashTable<u32>,
     pub(crate) index: Index,
+    pub(crate) symbols: Symbols,
     /// Bumped on every change; chunks remember it so a snapshot can take only what changed.
     pub(crate) seq: u64,
     pub(crate) rejections: Rejections,
     pub(crate) groups: Vec<group::Group>,
     free_groups: Vec<u32>,
+    /// Series removed so far (their slots stay, empty, so ids of live series never change).
+    removed: usize,
 }
 
 impl Store {
@@ -338,30 +383,50 @@ impl Store {
         }
     }
 
-    fn hash(labels: &Labels) -> u64 {
-        use std::hash::Hash;
+    /// A label set's hash, over its strings (so the packed and the symbol form hash alike).
+    fn hash<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> u64 {
         let mut h = WordHasher::default();
-        labels.hash(&mut h);
+        for (n, v) in pairs {
+            h.write(n.as_bytes());
+            h.write(v.as_bytes());
+        }
         h.finish()
+    }
+
+    /// Adds a series with labels the store does not hold at id `id` (at or above `id_bound`),
+    /// leaving the ids in between as removed series (snapshot restore keeps the writer's ids).
+    pub(crate) fn push_series_at(&mut self, id: u32, labels: &Labels) {
+        while (self.series.len() as u32) < id {
+            self.series.push(Series::default());
+            self.removed += 1;
+        }
+        let got = self.series_id(labels);
+        debug_assert_eq!(got.0, id);
     }
 
     /// The id of the series with these labels, created if new.
     pub fn series_id(&mut self, labels: &Labels) -> SeriesId {
-        let h = Self::hash(labels);
+        let h = Self::hash(labels.iter());
         if let Some(id) = self.find(h, labels) {
             return id;
         }
         let id = self.series.len() as u32;
-        match self.by_hash.get(&h) {
-            None => {
-                self.by_hash.insert(h, id);
-            }
-            Some(_) => self.collisions.entry(h).or_default().push(id),
-        }
+        let symbols = self.symbols.encode(labels.len(), labels.iter());
+        let Store {
+            series,
+            symbols: table,
+            by_labels,
+            ..
+        } = self;
+        by_labels.insert_unique(h, id, |&i| {
+            series
+                .get(i as usize)
+                .map_or(0, |s| Self::hash(table.pairs(&s.labels)))
+        });
         self.index.add(id, labels);
         self.seq += 1;
         self.series.push(Series {
-            labels: labels.clone(),
+            labels: symbols,
             created_seq: self.seq,
             ..Series::default()
         });
@@ -369,27 +434,75 @@ impl Store {
     }
 
     fn find(&self, h: u64, labels: &Labels) -> Option<SeriesId> {
-        let first = *self.by_hash.get(&h)?;
-        if self.series[first as usize].labels == *labels {
-            return Some(SeriesId(first));
-        }
-        let more = self.collisions.get(&h)?;
-        more.iter()
-            .find(|&&id| self.series[id as usize].labels == *labels)
-            .map(|&id| SeriesId(id))
+        self.by_labels
+            .find(h, |&i| {
+                self.series
+                    .get(i as usize)
+                    .is_some_and(|s| self.symbols.pairs(&s.labels).eq(labels.iter()))
+            })
+            .map(|&i| SeriesId(i))
+    }
+
+    /// Heap bytes of the label-set lookup table: a 4-byte id and a control byte per bucket.
+    pub(crate) fn lookup_heap_bytes(&self) -> usize {
+        self.by_labels.capacity() * 5
     }
 
     /// The id of an existing series.
     pub fn lookup(&self, labels: &Labels) -> Option<SeriesId> {
-        self.find(Self::hash(labels), labels)
+        self.find(Self::hash(labels.iter()), labels)
     }
 
-    pub fn labels(&self, id: SeriesId) -> Option<&Labels> {
-        self.series.get(id.0 as usize).map(|s| &s.labels)
+    /// A series' label set (built from the store's interned strings: one small allocation).
+    pub fn labels(&self, id: SeriesId) -> Option<Labels> {
+        let s = self.series.get(id.0 as usize).filter(|s| s.is_live())?;
+        Some(Labels::from_sorted(self.symbols.pairs(&s.labels)))
     }
 
+    /// The value of label `name` of a series, without building its label set.
+    pub fn label_value(&self, id: SeriesId, name: &str) -> Option<&str> {
+        let s = self.series.get(id.0 as usize)?;
+        self.symbols.value(&s.labels, name)
+    }
+
+    /// Live series (removed ones not counted).
     pub fn num_series(&self) -> usize {
-        self.series.len()
+        self.series.len() - self.removed
+    }
+
+    /// One more than the largest series id handed out so far.
+    pub fn id_bound(&self) -> u32 {
+        self.series.len() as u32
+    }
+
+    /// Removes a series that holds no samples: out of the index, the lookup table and the
+    /// symbol counts, its slot emptied. Its id is never handed out again; the same labels later
+    /// get a new id. Returns false (and changes nothing) for a series that holds samples or does
+    /// not exist. Retention calls this for series whose last chunk it dropped.
+    pub fn remove_series(&mut self, id: SeriesId) -> bool {
+        let Store {
+            series,
+            symbols,
+            index,
+            by_labels,
+            ..
+        } = self;
+        let Some(s) = series.get_mut(id.0 as usize) else {
+            return false;
+        };
+        if !s.is_live() || !s.is_empty() {
+            return false;
+        }
+        let h = Self::hash(symbols.pairs(&s.labels));
+        if let Ok(entry) = by_labels.find_entry(h, |&i| i == id.0) {
+            entry.remove();
+        }
+        index.remove(id.0, symbols.pairs(&s.labels));
+        symbols.release_all(&s.labels);
+        *s = Series::default();
+        self.removed += 1;
+        self.seq += 1;
+        true
     }
 
     /// Appends one sample. See the module docs for the ordering rules.
@@ -415,8 +528,9 @@ impl Store {
         let g = self
             .series
             .get(id.0 as usize)
+            .filter(|s| s.is_live())
             .ok_or(AppendError::UnknownSeries(id))?
-            .group;
+            .group();
         if let Some(g) = g {
             // One sample of a scrape-grouped series: the group is sealed and dissolved, and the
             // series continues on its own (the next whole scrape regroups it).
@@ -436,15 +550,22 @@ impl Store {
             }
             return r;
         }
-        if s.head.num_samples() >= per_chunk {
+        if s.head
+            .as_ref()
+            .is_some_and(|h| h.chunk.num_samples() >= per_chunk)
+        {
             seal_head(s, seq);
         }
-        if s.head.num_samples() == 0 {
-            s.head_mint = t;
-        }
+        let head = s.head.get_or_insert_with(|| {
+            Box::new(Head {
+                chunk: XorChunk::new(),
+                mint: t,
+                seq,
+            })
+        });
         // The head cannot be full here (sealed above), so this cannot fail.
-        let _ = s.head.append(t, v);
-        s.head_seq = seq;
+        let _ = head.chunk.append(t, v);
+        head.seq = seq;
         self.seq = seq;
         Ok(Appended::Stored)
     }
@@ -467,8 +588,10 @@ impl Store {
             }
             Err(AppendError::OutOfOrder { newest })
         };
-        if s.head.num_samples() > 0 && t >= s.head_mint {
-            return existing(&mut ChunkIter::Xor(s.head.iter()));
+        if let Some(h) = &s.head
+            && t >= h.mint
+        {
+            return existing(&mut ChunkIter::Xor(h.chunk.iter()));
         }
         // First chunk ending at or after t.
         let i = s.chunks.partition_point(|c| c.maxt < t);
@@ -558,14 +681,17 @@ impl Store {
 
     /// Ids of the series matching all matchers, ascending (Prometheus semantics; see [`Matcher`]).
     pub fn select(&self, matchers: &[Matcher]) -> Vec<SeriesId> {
-        let series = &self.series;
-        self.index
-            .select(matchers, series.len() as u32, |id| {
-                &series[id as usize].labels
-            })
-            .into_iter()
-            .map(SeriesId)
-            .collect()
+        let mut ids = self
+            .index
+            .select(matchers, self.series.len() as u32, |id, name| {
+                self.label_value(SeriesId(id), name)
+            });
+        // Postings hold live series only, but a selection with no positive matcher starts
+        // from every id.
+        if self.removed > 0 {
+            ids.retain(|&i| self.series.get(i as usize).is_some_and(Series::is_live));
+        }
+        ids.into_iter().map(SeriesId).collect()
     }
 
     /// Series matching the matchers that have at least one sample in `[mint, maxt]`.
@@ -608,7 +734,7 @@ impl Store {
         };
         let mut out: Vec<&str> = ids
             .iter()
-            .filter_map(|id| self.series[id.0 as usize].labels.get(name))
+            .filter_map(|&id| self.label_value(id, name))
             .collect();
         out.sort_unstable();
         out.dedup();
@@ -633,9 +759,9 @@ impl Store {
         // Skip chunks that end before the range without decoding them.
         let first = s.chunks.partition_point(|c| c.maxt < mint);
         out.chunks = &s.chunks[first..];
-        out.tail = match s.group.and_then(|g| self.groups.get(g as usize)) {
-            Some(g) if !g.ts.is_empty() => Tail::Group(g, s.slot as usize),
-            _ if s.head.num_samples() > 0 => Tail::Xor(&s.head, s.head_mint),
+        out.tail = match (s.group().and_then(|g| self.groups.get(g as usize)), &s.head) {
+            (Some(g), _) if !g.ts.is_empty() => Tail::Group(g, s.slot as usize),
+            (_, Some(h)) => Tail::Xor(&h.chunk, h.mint),
             _ => Tail::None,
         };
         out
@@ -659,13 +785,16 @@ impl Store {
                 num_samples: c.samples as usize,
             })
             .collect();
-        if s.head.num_samples() > 0 && s.head.last_t() >= mint && s.head_mint <= maxt {
+        if let Some(h) = &s.head
+            && h.chunk.last_t() >= mint
+            && h.mint <= maxt
+        {
             out.push(ChunkRef {
                 encoding: Encoding::Xor,
-                bytes: Cow::Borrowed(s.head.bytes()),
-                mint: s.head_mint,
-                maxt: s.head.last_t(),
-                num_samples: s.head.num_samples(),
+                bytes: Cow::Borrowed(h.chunk.bytes()),
+                mint: h.mint,
+                maxt: h.chunk.last_t(),
+                num_samples: h.chunk.num_samples(),
             });
         }
         if let Some(open) = self.open_group_chunk(id)
@@ -681,7 +810,7 @@ impl Store {
     pub fn time_range(&self, id: SeriesId) -> Option<(Timestamp, Timestamp)> {
         let s = self.series.get(id.0 as usize)?;
         let open = s
-            .group
+            .group()
             .and_then(|g| self.groups.get(g as usize))
             .and_then(|g| Some((*g.ts.first()?, *g.ts.last()?)));
         match open {
@@ -697,13 +826,12 @@ impl Store {
             return 0.0;
         };
         let sealed: f64 = s.chunks.iter().map(Sealed::stored_bytes).sum();
-        let head = if s.head.num_samples() > 0 {
-            s.head.bytes().len() as f64
-        } else {
-            0.0
-        };
+        let head = s
+            .head
+            .as_ref()
+            .map_or(0.0, |h| h.chunk.bytes().len() as f64);
         let open = s
-            .group
+            .group()
             .and_then(|g| self.groups.get(g as usize))
             .map_or(0.0, |g| g.stored_bytes(s.slot as usize));
         sealed + head + open
@@ -717,11 +845,13 @@ impl Store {
 
 /// Seals a series' head chunk into the smaller encoding.
 pub(crate) fn seal_head(s: &mut Series, seq: u64) {
-    if s.head.num_samples() == 0 {
+    let Some(head) = s.head.take() else {
         return;
-    }
-    let head = std::mem::take(&mut s.head);
-    let (mint, maxt, n) = (s.head_mint, head.last_t(), head.num_samples() as u16);
+    };
+    let Head {
+        chunk: head, mint, ..
+    } = *head;
+    let (maxt, n) = (head.last_t(), head.num_samples() as u16);
     let (encoding, bytes) = chunk::choose(head);
     s.chunks.push(Sealed {
         bytes: bytes.into_boxed_slice(),

@@ -100,7 +100,7 @@ pub fn series_with(relay: &Relay, name: &str, value: &str) -> Vec<Labels> {
     store
         .select(&[m])
         .into_iter()
-        .filter_map(|id| store.labels(id).cloned())
+        .filter_map(|id| store.labels(id))
         .collect()
 }
 

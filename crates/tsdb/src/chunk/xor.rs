@@ -8,7 +8,7 @@
 //! + 6 bits significant width, 0 meaning 64). Chunks from a Prometheus server can therefore be
 //! stored and shipped as they are.
 
-use super::bstream::{BitReader, BitWriter};
+use super::bstream::{BitBuf, BitReader, BitWriter};
 use super::{ChunkAppender, ChunkIterator};
 use crate::{Error, ErrorKind, Timestamp};
 
@@ -60,6 +60,28 @@ pub(crate) fn write_dod(w: &mut BitWriter, dod: i64) {
 /// Reads what `write_dod` wrote.
 #[inline(always)]
 pub(crate) fn read_dod(r: &mut BitReader<'_>) -> i64 {
+    let w = r.peek();
+    if w >> 63 == 0 {
+        r.skip(1);
+        0
+    } else if w >> 62 == 0b10 {
+        r.skip(16);
+        sign_extend((w >> 48) & 0x3fff, 14)
+    } else if w >> 61 == 0b110 {
+        r.skip(20);
+        sign_extend((w >> 44) & 0x1ffff, 17)
+    } else if w >> 60 == 0b1110 {
+        r.skip(24);
+        sign_extend((w >> 40) & 0xfffff, 20)
+    } else {
+        r.skip(4);
+        r.read(64) as i64
+    }
+}
+
+/// `read_dod` over a [`BitBuf`] (the whole-chunk decoding path).
+#[inline(always)]
+fn read_dod_buf(r: &mut BitBuf<'_>) -> i64 {
     let w = r.peek();
     if w >> 63 == 0 {
         r.skip(1);
@@ -261,7 +283,7 @@ impl ChunkAppender for XorChunk {
 /// Iterates an XOR chunk's samples.
 #[derive(Debug, Clone)]
 pub struct XorIter<'a> {
-    r: BitReader<'a>,
+    r: BitBuf<'a>,
     total: u16,
     read: u16,
     t: Timestamp,
@@ -283,7 +305,7 @@ impl<'a> XorIter<'a> {
 
     fn trusted(bytes: &'a [u8], total: u16) -> Self {
         XorIter {
-            r: BitReader::new(bytes.get(2..).unwrap_or(&[])),
+            r: BitBuf::new(bytes.get(2..).unwrap_or(&[]), 0),
             total,
             read: 0,
             t: i64::MIN,
@@ -355,7 +377,7 @@ impl XorIter<'_> {
         let (mut t, mut delta, mut v) = (self.t, self.t_delta as i64, self.v);
         let (mut leading, mut trailing) = (u32::from(self.leading), u32::from(self.trailing));
         for _ in 0..n {
-            delta = delta.wrapping_add(read_dod(&mut r));
+            delta = delta.wrapping_add(read_dod_buf(&mut r));
             t = t.wrapping_add(delta);
             let w = r.peek();
             if w >> 63 != 0 {
@@ -422,7 +444,7 @@ impl ChunkIterator for XorIter<'_> {
                 self.read_value()
             }
             _ => {
-                let dod = read_dod(&mut self.r);
+                let dod = read_dod_buf(&mut self.r);
                 self.t_delta = (self.t_delta as i64).wrapping_add(dod) as u64;
                 self.t = self.t.wrapping_add(self.t_delta as i64);
                 self.read_value()

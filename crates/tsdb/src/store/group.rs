@@ -115,6 +115,19 @@ impl Group {
 
     /// Member `slot`'s open chunk as self-contained columnar bytes.
     fn export(&self, slot: usize) -> Option<Vec<u8>> {
+        let (n, values) = self.export_values(slot)?;
+        Some(col::join(n, &self.encode_ts(), &values))
+    }
+
+    /// The open chunk's timestamp column, encoded (what its sealed chunks will share).
+    pub(crate) fn encode_ts(&self) -> Vec<u8> {
+        let mut tcol = Vec::new();
+        col::encode_timestamps(&self.ts, &mut tcol);
+        tcol
+    }
+
+    /// Member `slot`'s open value column, encoded, with its sample count.
+    pub(crate) fn export_values(&self, slot: usize) -> Option<(u16, Vec<u8>)> {
         let n = u16::try_from(self.ts.len()).ok()?;
         let mut enc = self.enc.get(slot)?.clone();
         let m = self.members.len();
@@ -124,9 +137,7 @@ impl Group {
         if !col.is_empty() {
             enc.push_block(&col);
         }
-        let mut tcol = Vec::new();
-        col::encode_timestamps(&self.ts, &mut tcol);
-        Some(col::join(n, &tcol, enc.bytes()))
+        Some((n, enc.into_bytes()))
     }
 }
 
@@ -141,7 +152,7 @@ impl Store {
         let Some(&(first, _)) = samples.first() else {
             return report;
         };
-        if let Some(g) = self.series.get(first.0 as usize).and_then(|s| s.group) {
+        if let Some(g) = self.series.get(first.0 as usize).and_then(|s| s.group()) {
             let grp = &self.groups[g as usize];
             if !grp.shape.is_empty() {
                 let same = grp.shape.len() == samples.len()
@@ -257,7 +268,7 @@ impl Store {
         let seq = self.seq + 1;
         let mut gs: Vec<u32> = samples
             .iter()
-            .filter_map(|(id, _)| self.series.get(id.0 as usize)?.group)
+            .filter_map(|(id, _)| self.series.get(id.0 as usize)?.group())
             .collect();
         gs.sort_unstable();
         gs.dedup();
@@ -272,7 +283,7 @@ impl Store {
             let fresh = self
                 .series
                 .get(id.0 as usize)
-                .is_some_and(|s| s.newest().is_none_or(|n| t > n));
+                .is_some_and(|s| s.is_live() && s.newest().is_none_or(|n| t > n));
             if fresh && joined.insert(id.0) {
                 shape.push((id.0, members.len() as u32));
                 members.push((id, v));
@@ -300,7 +311,7 @@ impl Store {
         for (slot, &(id, _)) in members.iter().enumerate() {
             let s = &mut self.series[id.0 as usize];
             seal_head(s, seq);
-            s.group = Some(g);
+            s.group = g;
             s.slot = slot as u32;
         }
         let grp = &mut self.groups[g as usize];
@@ -360,7 +371,7 @@ impl Store {
         let grp = std::mem::take(grp);
         for id in grp.members {
             if let Some(s) = self.series.get_mut(id as usize) {
-                s.group = None;
+                s.group = super::NO_GROUP;
             }
         }
         self.free_groups.push(g);
@@ -381,7 +392,7 @@ impl Store {
     /// The open chunk of a grouped series, self-contained, with the group's change counter.
     pub(crate) fn open_group_chunk(&self, id: SeriesId) -> Option<ChunkRef<'_>> {
         let s = self.series.get(id.0 as usize)?;
-        let grp = self.groups.get(s.group? as usize)?;
+        let grp = self.groups.get(s.group()? as usize)?;
         let bytes = grp.export(s.slot as usize)?;
         Some(ChunkRef {
             encoding: Encoding::Col,
@@ -390,11 +401,5 @@ impl Store {
             maxt: *grp.ts.last()?,
             num_samples: grp.ts.len(),
         })
-    }
-
-    /// The change counter of a grouped series' open chunk.
-    pub(crate) fn open_group_seq(&self, id: SeriesId) -> Option<u64> {
-        let s = self.series.get(id.0 as usize)?;
-        self.groups.get(s.group? as usize).map(|g| g.seq)
     }
 }

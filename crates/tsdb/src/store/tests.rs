@@ -407,11 +407,19 @@ fn retention_seals_and_drops_scrape_groups() {
     assert_eq!(r.chunks, 2 * ids.len());
     assert_eq!(all(&s, ids[0]).first(), Some(&(480_000, 480.0)));
     let before = s.stats().total_bytes();
-    s.apply_retention(crate::Retention {
+    let labels: Vec<Labels> = ids.iter().map(|&id| s.labels(id).unwrap()).collect();
+    let r = s.apply_retention(crate::Retention {
         max_bytes: Some(before / 2),
         ..Default::default()
     });
     assert!(s.stats().total_bytes() <= before / 2 + 1024);
+    // Each series had one chunk left, and the budget took it: the series are removed, their
+    // ids refused; the same labels get new ids and scrapes continue on them.
+    assert_eq!(r.series_emptied, 5);
+    assert_eq!(s.num_series(), 0);
     let b: Vec<_> = ids.iter().map(|&id| (id, 1.0)).collect();
+    assert_eq!(s.append_scrape(10_000_000, &b).unknown_series, 5);
+    let b: Vec<_> = labels.iter().map(|l| (s.series_id(l), 1.0)).collect();
+    assert!(b.iter().all(|(id, _)| !ids.contains(id)));
     assert_eq!(s.append_scrape(10_000_000, &b).stored, 5);
 }
