@@ -21,6 +21,7 @@ pub mod relabel;
 pub mod scrape;
 pub mod stream;
 pub mod tail;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

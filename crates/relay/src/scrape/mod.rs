@@ -184,6 +184,21 @@ impl JobSettings {
                 credentials_file: cfg.bearer_token_file.clone(),
             })
         });
+        // Every job can scrape https (relabeling may set `__scheme__`), so every client speaks
+        // TLS; a tls_config that does not build fails the job's scrapes with its reason
+        // (Config::load already refused it, so this is a file changed since).
+        let (tls, forced_error) = match &cfg.tls_config {
+            None => (crate::tls::default_client_config(), None),
+            Some(t) => match crate::tls::client_config(t) {
+                Ok(c) => (Some(c), None),
+                Err(e) => (None, Some(format!("cannot build the HTTP client: {e}"))),
+            },
+        };
+        let mut client =
+            reqwest::Client::builder().user_agent(concat!("Lookout/", env!("CARGO_PKG_VERSION")));
+        if let Some(tls) = tls {
+            client = client.use_preconfigured_tls(tls);
+        }
         JobSettings {
             rules: SampleRules {
                 honor_labels: cfg.honor_labels,
@@ -198,11 +213,8 @@ impl JobSettings {
             },
             basic_auth: cfg.basic_auth.clone(),
             authorization,
-            forced_error: None,
-            client: reqwest::Client::builder()
-                .user_agent(concat!("Lookout/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .ok(),
+            forced_error,
+            client: client.build().ok(),
         }
     }
 }
@@ -495,6 +507,9 @@ fn describe(e: &reqwest::Error) -> String {
     use std::error::Error;
     if e.is_timeout() {
         return "context deadline exceeded (scrape timeout)".into();
+    }
+    if let Some(tls) = crate::tls::explain(e) {
+        return format!("Get {:?}: {tls}", e.url().map_or("", |u| u.as_str()));
     }
     let mut msg = e.to_string();
     let mut src = e.source();
