@@ -58,6 +58,8 @@ pub struct RelayConfig {
     pub config_file: Option<PathBuf>,
     /// Who may open the stream (Origin allow-list, tokens) and its per-connection limits.
     pub stream: stream::StreamSettings,
+    /// DNS servers for `dns_sd_configs`; empty: the system's (`/etc/resolv.conf`).
+    pub dns_servers: Vec<SocketAddr>,
 }
 
 impl RelayConfig {
@@ -82,6 +84,7 @@ impl Default for RelayConfig {
             retention: Duration::from_secs(3 * 3600),
             config_file: None,
             stream: stream::StreamSettings::default(),
+            dns_servers: Vec::new(),
         }
     }
 }
@@ -116,7 +119,12 @@ impl Relay {
             "lookout",
             format!("http://{addr}/metrics"),
         ));
-        let (manager, manager_task) = ScrapeManager::start(hub.clone());
+        let (manager, manager_task) = ScrapeManager::start(
+            hub.clone(),
+            discovery::DiscoveryOptions {
+                dns_servers: config.dns_servers.clone(),
+            },
+        );
         tasks.push(manager_task);
         let control = Arc::new(ConfigControl {
             manager,

@@ -152,7 +152,7 @@ pub struct ScrapeConfig {
     /// Targets fetched from an HTTP endpoint (Prometheus's HTTP SD format).
     #[serde(default)]
     pub http_sd_configs: Vec<HttpSdConfig>,
-    /// Targets from DNS names (A or AAAA records; SRV is not implemented yet).
+    /// Targets from DNS names: SRV, A, AAAA, MX or NS records.
     #[serde(default)]
     pub dns_sd_configs: Vec<DnsSdConfig>,
     /// Rules applied to discovered targets before scraping (`__address__`, `__meta_*`, ...).
@@ -335,10 +335,10 @@ pub struct HttpSdConfig {
 pub struct DnsSdConfig {
     /// DNS names to resolve.
     pub names: Vec<String>,
-    /// `A`, `AAAA` or `SRV` (default). SRV is not implemented yet.
+    /// `SRV` (default), `A`, `AAAA`, `MX` or `NS`.
     #[serde(default = "default_dns_type", rename = "type")]
     pub kind: String,
-    /// The port of the targets (required for A and AAAA).
+    /// The port of the targets (required for all types but SRV, whose records carry one).
     #[serde(default)]
     pub port: Option<u16>,
     /// How often the names are resolved. Default `30s`.
@@ -666,7 +666,7 @@ impl Config {
                     ));
                 }
                 match sd.kind.as_str() {
-                    "A" | "AAAA" if sd.port.is_none() => {
+                    "A" | "AAAA" | "MX" | "NS" if sd.port.is_none() => {
                         return Err(err(
                             &format!(".dns_sd_configs[{j}].port"),
                             "a port is required in DNS-SD configs for all record types except SRV"
@@ -710,12 +710,6 @@ impl Config {
         );
         for job in &self.scrape_configs {
             let fields = [
-                (
-                    "dns_sd_configs (type MX/NS)",
-                    job.dns_sd_configs
-                        .iter()
-                        .any(|d| matches!(d.kind.as_str(), "MX" | "NS")),
-                ),
                 ("kubernetes_sd_configs", job.kubernetes_sd_configs.is_some()),
                 ("consul_sd_configs", job.consul_sd_configs.is_some()),
                 ("ec2_sd_configs", job.ec2_sd_configs.is_some()),
