@@ -133,6 +133,7 @@ impl Relay {
             interval: config.scrape_interval,
             timeout: config.scrape_timeout,
             reloads: tokio::sync::Mutex::new(()),
+            external_labels: std::sync::Mutex::new(Default::default()),
         });
         control.reload().await?;
         #[cfg(unix)]
@@ -195,6 +196,10 @@ pub(crate) struct ConfigControl {
     timeout: Duration,
     /// One reload at a time.
     reloads: tokio::sync::Mutex<()>,
+    /// `global.external_labels` of the running config. As in Prometheus they describe the relay
+    /// to the outside and are never added to stored series; pages read them from
+    /// `/api/v1/targets` (`data.externalLabels`).
+    external_labels: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
 }
 
 impl ConfigControl {
@@ -209,8 +214,21 @@ impl ConfigControl {
                 unsupported.join(", ")
             );
         }
+        let external = config.global.external_labels.clone();
         self.manager.apply(config).await;
+        *self
+            .external_labels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = external;
         Ok(())
+    }
+
+    /// `global.external_labels` of the running config.
+    pub(crate) fn external_labels(&self) -> std::collections::BTreeMap<String, String> {
+        self.external_labels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn effective(&self) -> Result<Config, ConfigError> {

@@ -60,8 +60,10 @@ pub struct GlobalConfig {
     /// Accepted for compatibility; the relay evaluates no rules.
     #[serde(with = "duration::serde_duration")]
     pub evaluation_interval: Duration,
-    /// Labels describing this relay to the outside world. As in Prometheus they are not added
-    /// to stored series; they are kept for federation and remote write.
+    /// Labels describing this relay to the outside world (region, replica, ...). As in
+    /// Prometheus they are not added to stored series (Prometheus adds them only to what leaves
+    /// it: federation, remote write, alerts); the relay hands them to pages in
+    /// `/api/v1/targets` (`data.externalLabels`).
     pub external_labels: BTreeMap<String, String>,
     /// Default `sample_limit` for every job (0: none).
     pub sample_limit: u64,
@@ -573,6 +575,16 @@ impl Config {
                 column: None,
                 field: "global.scrape_timeout".into(),
                 message: "global scrape timeout greater than scrape interval".into(),
+            });
+        }
+        // Prometheus 3 takes any UTF-8 label name; only an empty one is refused by both.
+        if g.external_labels.contains_key("") {
+            return Err(ConfigError {
+                file: None,
+                line: find_line(text, "external_labels"),
+                column: None,
+                field: "global.external_labels".into(),
+                message: "\"\" is not a valid label name".into(),
             });
         }
         let mut seen = std::collections::HashSet::new();

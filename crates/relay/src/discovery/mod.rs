@@ -321,8 +321,10 @@ fn resolver(opts: &DiscoveryOptions) -> Result<hickory_resolver::TokioResolver, 
             TokioConnectionProvider::default(),
         )
     };
-    // Every refresh asks the servers, as Prometheus (Go's resolver keeps no cache) does.
+    // As Prometheus's DNS discovery (miekg/dns against resolv.conf's servers): every refresh
+    // asks the servers, and /etc/hosts is not consulted.
     builder.options_mut().cache_size = 0;
+    builder.options_mut().use_hosts_file = hickory_resolver::config::ResolveHosts::Never;
     Ok(builder.build())
 }
 
