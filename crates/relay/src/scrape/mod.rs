@@ -323,32 +323,34 @@ impl ScrapeLoop {
             None => self.fetch().await,
         };
         let target_labels: Vec<(&str, &str)> = self.target.public_labels().collect();
-        let result = fetched.and_then(|(body, openmetrics)| {
-            let text = std::str::from_utf8(&body).map_err(|e| ScrapeError::NotUtf8 {
-                at: e.valid_up_to(),
-            })?;
-            pipeline::process(
-                text,
-                openmetrics,
-                &target_labels,
-                &self.job.rules,
-                &mut self.cache,
-            )
-        });
+        let result = fetched
+            .map_err(pipeline::Failed::from)
+            .and_then(|(body, openmetrics)| {
+                let text = std::str::from_utf8(&body).map_err(|e| ScrapeError::NotUtf8 {
+                    at: e.valid_up_to(),
+                })?;
+                pipeline::process(
+                    text,
+                    openmetrics,
+                    &target_labels,
+                    &self.job.rules,
+                    &mut self.cache,
+                )
+            });
         let duration = started.elapsed().as_secs_f64();
-        let (scraped, samples, error) = match result {
-            Ok(s) => (s.scraped, s.samples, None),
-            Err(e) => (0, Vec::new(), Some(e)),
+        // A failed scrape stores none of its samples but reports what it counted before it
+        // failed, as Prometheus's scrape loop does: nothing when the fetch failed, the samples
+        // parsed up to a parse error, all of them past sample_limit.
+        let (counts, samples, error) = match result {
+            Ok(s) => (s.counts, s.samples, None),
+            Err(f) => (f.counts, Vec::new(), Some(f.error)),
         };
         let up = error.is_none();
-        let post_relabel = samples.len();
         let mut batch = ScrapeBatch::default();
         let mut current = HashSet::with_capacity(samples.len());
-        let added;
         let mut rejected = 0u64;
         {
             let mut store = self.hub.store();
-            let before = store.num_series();
             // Samples at the scrape's time go in as one scrape (the store's fast path, series
             // in exposition order); explicitly timestamped ones one by one.
             let mut at_start: Vec<(SeriesId, f64)> = Vec::with_capacity(samples.len() + 5);
@@ -366,13 +368,12 @@ impl ScrapeLoop {
                     },
                 }
             }
-            added = store.num_series() - before;
             let values = [
                 if up { 1.0 } else { 0.0 },
                 duration,
-                scraped as f64,
-                post_relabel as f64,
-                added as f64,
+                counts.scraped as f64,
+                counts.post_relabel as f64,
+                counts.series_added as f64,
             ];
             for (labels, v) in self.synthetic.iter().zip(values) {
                 at_start.push((store.series_id(labels), v));

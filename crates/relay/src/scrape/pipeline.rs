@@ -107,6 +107,16 @@ impl fmt::Display for ScrapeError {
 
 impl std::error::Error for ScrapeError {}
 
+impl From<ScrapeError> for Failed {
+    /// A failure before any body was parsed (HTTP, body size, encoding): nothing counted.
+    fn from(error: ScrapeError) -> Self {
+        Failed {
+            error,
+            counts: Counts::default(),
+        }
+    }
+}
+
 /// Label sets of the series text seen in the last scrape (`name{labels}` as written), so a
 /// steady target costs a hash lookup per sample instead of building labels again. `None`:
 /// dropped by metric relabeling.
@@ -172,13 +182,33 @@ impl SeriesCache {
     }
 }
 
+/// What one scrape counted, for the synthetic series; kept when the scrape fails, as
+/// Prometheus reports them (`scrapeLoop.append` returns its counts with its error).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    /// Samples parsed from the body (`scrape_samples_scraped`), up to a parse error or a label
+    /// limit breach (that sample included); all of them when only `sample_limit` was breached,
+    /// since Prometheus parses on to report the full number.
+    pub scraped: usize,
+    /// Of those, the ones metric relabeling kept (`scrape_samples_post_metric_relabeling`).
+    pub post_relabel: usize,
+    /// Series new to this target's cache, while under `sample_limit` (`scrape_series_added`).
+    pub series_added: usize,
+}
+
 /// A scrape that parsed and passed its limits.
 #[derive(Debug, Default)]
 pub struct Scraped {
     /// Samples to store: labels, timestamp if the target gave one (and it is honored), value.
     pub samples: Vec<(Labels, Option<i64>, f64)>,
-    /// Samples in the body (`scrape_samples_scraped`).
-    pub scraped: usize,
+    pub counts: Counts,
+}
+
+/// A scrape that failed: why, and what it counted before it did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failed {
+    pub error: ScrapeError,
+    pub counts: Counts,
 }
 
 /// Turns a body into samples.
@@ -188,7 +218,7 @@ pub fn process(
     target_labels: &[(&str, &str)],
     rules: &SampleRules,
     cache: &mut SeriesCache,
-) -> Result<Scraped, ScrapeError> {
+) -> Result<Scraped, Failed> {
     let parser = if openmetrics {
         Parser::openmetrics(body)
     } else {
@@ -198,14 +228,18 @@ pub fn process(
     cache.scrape = cache.scrape.wrapping_add(1);
     let scrape = cache.scrape;
     let mut seen = 0usize;
+    let mut over_limit = false;
+    let counts = &mut out.counts;
+    let samples = &mut out.samples;
     let result = (|| {
         for entry in parser {
             let s = match entry.map_err(ScrapeError::Parse)? {
                 Entry::Sample(s) => s,
                 _ => continue,
             };
-            out.scraped += 1;
+            counts.scraped += 1;
             let key = cache.key(s.series);
+            let mut new = false;
             let labels = match cache.entries.binary_search_by_key(&key, |e| e.key) {
                 Ok(i) => {
                     let e = &mut cache.entries[i];
@@ -220,29 +254,45 @@ pub fn process(
                     None => {
                         let l = build_labels(s.name, &s.labels, target_labels, rules)?;
                         cache.fresh.insert(key, l.clone());
+                        new = true;
                         l
                     }
                 },
             };
             let Some(labels) = labels else { continue };
-            if rules.limits.sample_limit > 0
-                && out.samples.len() as u64 >= rules.limits.sample_limit
-            {
-                return Err(ScrapeError::SampleLimit);
+            counts.post_relabel += 1;
+            if over_limit {
+                continue;
+            }
+            if rules.limits.sample_limit > 0 && samples.len() as u64 >= rules.limits.sample_limit {
+                // Parse on to count every sample, as Prometheus does; nothing will be stored.
+                over_limit = true;
+                samples.clear();
+                continue;
+            }
+            if new {
+                counts.series_added += 1;
             }
             let ts = if rules.honor_timestamps {
                 s.timestamp
             } else {
                 None
             };
-            out.samples.push((labels, ts, s.value));
+            samples.push((labels, ts, s.value));
+        }
+        if over_limit {
+            return Err(ScrapeError::SampleLimit);
         }
         Ok(())
     })();
-    if result.is_err() {
-        // A failed scrape keeps the cache as it was: the target usually recovers as it was.
-        cache.fresh.clear();
-        return result.map(|()| out);
+    if let Err(error) = result {
+        // Series met before the failure stay known, as in Prometheus's scrape cache, so they
+        // are not counted as added again next time; none is dropped for not being seen.
+        cache.finish(true);
+        return Err(Failed {
+            error,
+            counts: out.counts,
+        });
     }
     cache.finish(seen == cache.entries.len());
     Ok(out)
@@ -329,7 +379,7 @@ mod tests {
     const TARGET: &[(&str, &str)] = &[("instance", "h:1"), ("job", "node")];
 
     fn run(body: &str, rules: &SampleRules) -> Result<Scraped, ScrapeError> {
-        process(body, false, TARGET, rules, &mut SeriesCache::default())
+        process(body, false, TARGET, rules, &mut SeriesCache::default()).map_err(|f| f.error)
     }
 
     fn honor() -> SampleRules {
@@ -388,7 +438,43 @@ mod tests {
         )
         .unwrap();
         let s = run("go_a 1\ngo_b 1\nkeep 1\n", &rules).unwrap();
-        assert_eq!((s.scraped, s.samples.len()), (3, 1));
+        assert_eq!((s.counts.scraped, s.samples.len()), (3, 1));
+    }
+
+    #[test]
+    fn a_failed_scrape_keeps_what_it_counted_as_prometheus_reports_it() {
+        let counts = |body: &str, rules: &SampleRules| {
+            process(body, false, TARGET, rules, &mut SeriesCache::default())
+                .unwrap_err()
+                .counts
+        };
+        let c = |scraped, post_relabel, series_added| Counts {
+            scraped,
+            post_relabel,
+            series_added,
+        };
+        // A parse error: what was parsed before it.
+        assert_eq!(counts("a 1\nb 2\nc{ 3\nd 4\n", &honor()), c(2, 2, 2));
+        // sample_limit: every sample is counted, series only while under the limit.
+        let mut rules = honor();
+        rules.limits.sample_limit = 2;
+        rules.metric_relabel = serde_yaml_ng::from_str(
+            "- source_labels: [__name__]\n  regex: 'go_.*'\n  action: drop\n",
+        )
+        .unwrap();
+        assert_eq!(counts("a 1\ngo_x 1\nb 2\nc 3\nd 4\n", &rules), c(5, 4, 2));
+        // A label limit: the offending sample is counted as scraped, not as kept.
+        let rules = SampleRules {
+            limits: Limits {
+                label_value_length_limit: 4,
+                ..Limits::default()
+            },
+            ..honor()
+        };
+        assert_eq!(
+            counts("a 1\nb 2\nc{x=\"longer\"} 3\nd 4\n", &rules),
+            c(3, 2, 2)
+        );
     }
 
     #[test]
