@@ -194,8 +194,9 @@ impl JobSettings {
                 Err(e) => (None, Some(format!("cannot build the HTTP client: {e}"))),
             },
         };
-        let mut client =
-            reqwest::Client::builder().user_agent(concat!("Lookout/", env!("CARGO_PKG_VERSION")));
+        let mut client = reqwest::Client::builder()
+            .user_agent(concat!("Lookout/", env!("CARGO_PKG_VERSION")))
+            .pool_idle_timeout(POOL_IDLE);
         if let Some(tls) = tls {
             client = client.use_preconfigured_tls(tls);
         }
@@ -218,6 +219,14 @@ impl JobSettings {
         }
     }
 }
+
+/// How long an idle connection to a target is kept. hyper keeps a connection's read buffer,
+/// grown to the size of a scrape (~64 KiB for 1,000 series), while it idles: a thousand targets
+/// scraped every 15 s held 63 MB that way (measured with heaptrack, `cargo xtask bench scrape`).
+/// Targets scraped at least this often keep their connection, where reuse saves the most
+/// handshakes per second; slower ones reconnect per scrape (one TCP handshake, and one TLS
+/// handshake for https, every interval).
+const POOL_IDLE: Duration = Duration::from_secs(5);
 
 /// A running scrape loop; dropping the handle without `stop` leaves the loop running.
 #[derive(Debug)]
