@@ -18,7 +18,7 @@ use tokio::sync::oneshot;
 
 use crate::config::{Authorization, BasicAuth, ScrapeConfig};
 use crate::hub::{Hub, ScrapeBatch};
-use pipeline::{SampleRules, ScrapeError, SeriesCache};
+use pipeline::{SampleRules, ScrapeError, SeriesCache, SeriesRef};
 use target::Target;
 
 /// The relay's own cap on a body, after decompression, when a job sets no `body_size_limit`.
@@ -261,7 +261,8 @@ pub fn spawn_loop(hub: Arc<Hub>, target: Target, job: Arc<JobSettings>) -> LoopH
             hub,
             job,
             client,
-            previous: HashSet::new(),
+            previous: Vec::new(),
+            synthetic_ids: None,
             cache: SeriesCache::default(),
             synthetic: synthetic_labels(&target),
             target,
@@ -302,10 +303,13 @@ struct ScrapeLoop {
     job: Arc<JobSettings>,
     client: reqwest::Client,
     /// Series the last scrape stored without explicit timestamps, to mark the vanished stale.
-    previous: HashSet<SeriesId>,
+    /// Sorted.
+    previous: Vec<SeriesId>,
     cache: SeriesCache,
     /// Labels of `up`, `scrape_duration_seconds`, ... for this target.
-    synthetic: Vec<Labels>,
+    synthetic: [Labels; 5],
+    /// Their ids in the store, once known.
+    synthetic_ids: Option<[SeriesId; 5]>,
 }
 
 const SYNTHETIC: [&str; 5] = [
@@ -316,11 +320,9 @@ const SYNTHETIC: [&str; 5] = [
     "scrape_series_added",
 ];
 
-fn synthetic_labels(target: &Target) -> Vec<Labels> {
+fn synthetic_labels(target: &Target) -> [Labels; 5] {
     SYNTHETIC
-        .iter()
-        .map(|name| Labels::new(std::iter::once(("__name__", *name)).chain(target.public_labels())))
-        .collect()
+        .map(|name| Labels::new(std::iter::once(("__name__", name)).chain(target.public_labels())))
 }
 
 impl ScrapeLoop {
@@ -356,19 +358,22 @@ impl ScrapeLoop {
         };
         let up = error.is_none();
         let mut batch = ScrapeBatch::default();
-        let mut current = HashSet::with_capacity(samples.len());
+        let mut current: Vec<SeriesId> = Vec::with_capacity(samples.len());
         let mut rejected = 0u64;
         {
             let mut store = self.hub.store();
             // Samples at the scrape's time go in as one scrape (the store's fast path, series
             // in exposition order); explicitly timestamped ones one by one.
             let mut at_start: Vec<(SeriesId, f64)> = Vec::with_capacity(samples.len() + 5);
-            for (labels, ts, v) in &samples {
-                let id = store.series_id(labels);
+            for (series, ts, v) in &samples {
+                let id = match series {
+                    SeriesRef::Known(id) => *id,
+                    SeriesRef::New(labels) => store.series_id(labels),
+                };
                 match ts {
                     None => {
                         at_start.push((id, *v));
-                        current.insert(id);
+                        current.push(id);
                     }
                     Some(t) => match store.append(id, *t, *v) {
                         Ok(Appended::Stored) => batch.samples.push((id, *t, *v)),
@@ -384,9 +389,13 @@ impl ScrapeLoop {
                 counts.post_relabel as f64,
                 counts.series_added as f64,
             ];
-            for (labels, v) in self.synthetic.iter().zip(values) {
-                at_start.push((store.series_id(labels), v));
+            if up {
+                self.cache.commit(|labels| store.series_id(labels));
             }
+            let synthetic = *self
+                .synthetic_ids
+                .get_or_insert_with(|| self.synthetic.each_ref().map(|l| store.series_id(l)));
+            at_start.extend(synthetic.into_iter().zip(values));
             let report = store.append_scrape(start_ms, &at_start);
             rejected +=
                 (report.out_of_order + report.duplicate_timestamp + report.unknown_series) as u64;
@@ -406,14 +415,23 @@ impl ScrapeLoop {
                 );
             }
             // Series that were there last time and are gone now (or all, when the scrape
-            // failed) get a staleness marker, as in Prometheus.
+            // failed) get a staleness marker, as in Prometheus. Both lists are sorted: one
+            // merge walk, and 4 bytes a series kept between scrapes.
+            current.sort_unstable();
+            current.dedup();
             let stale = f64::from_bits(STALE_NAN_BITS);
-            for id in self.previous.difference(&current) {
+            let mut now = current.iter().peekable();
+            for id in &self.previous {
+                while now.next_if(|c| *c < id).is_some() {}
+                if now.peek() == Some(&id) {
+                    continue;
+                }
                 if store.labels(*id).is_some() && store.append(*id, start_ms, stale).is_ok() {
                     batch.samples.push((*id, start_ms, stale));
                 }
             }
         }
+        current.shrink_to_fit();
         self.previous = current;
         let m = &self.hub.metrics;
         m.scrapes_total.fetch_add(1, Ordering::Relaxed);
@@ -445,7 +463,7 @@ impl ScrapeLoop {
                 .iter()
                 .filter_map(|l| store.lookup(l))
                 .collect();
-            for id in self.previous.drain().chain(synthetic) {
+            for id in self.previous.drain(..).chain(synthetic) {
                 if store.append(id, t, stale).is_ok() {
                     batch.samples.push((id, t, stale));
                 }

@@ -6,8 +6,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
-use lookout_tsdb::Labels;
 use lookout_tsdb::exposition::{Entry, ParseError, Parser};
+use lookout_tsdb::{Labels, SeriesId};
 
 use crate::config::Limits;
 use crate::relabel::{LabelMap, RelabelConfig, relabel};
@@ -117,34 +117,51 @@ impl From<ScrapeError> for Failed {
     }
 }
 
-/// Label sets of the series text seen in the last scrape (`name{labels}` as written), so a
-/// steady target costs a hash lookup per sample instead of building labels again. `None`:
-/// dropped by metric relabeling.
+/// The store's series ids of the series text seen in the last scrape (`name{labels}` as
+/// written), so a steady target costs a hash lookup per sample instead of building labels and
+/// looking them up in the store again.
 ///
 /// Keys are 128 bits of two independently keyed SipHashes of the text rather than the text
 /// itself: a thousand targets of a thousand series would otherwise hold ~60 MB of copies of
 /// what the store already has. Random keys mean a target cannot aim for a collision, and an
 /// accidental one among a million series has a chance around 1e-27.
 ///
-/// Entries live in one vector sorted by key (40 bytes each, binary-searched) rather than a hash
-/// table, whose load factor would double that for a thousand-series target.
+/// Entries live in one vector sorted by key (24 bytes each: key, series id, scrape number;
+/// binary-searched) rather than a hash table, whose load factor would double that for a
+/// thousand-series target. They hold ids, not label sets: the store's ids are stable, and an
+/// id is 4 bytes where a shared label set is a 16-byte handle.
 #[derive(Debug, Default)]
 pub struct SeriesCache {
     entries: Vec<CacheEntry>,
-    /// Series first seen in the current scrape, merged into `entries` at its end.
+    /// Series first met in the current scrape (`None`: dropped by metric relabeling), merged
+    /// into `entries` by [`SeriesCache::commit`] once the store has given them ids.
     fresh: HashMap<(u64, u64), Option<Labels>>,
     keys: Option<(
         std::collections::hash_map::RandomState,
         std::collections::hash_map::RandomState,
     )>,
     scrape: u32,
+    /// Every entry was seen in the scrape being committed: nothing to forget.
+    seen_all: bool,
 }
+
+/// `CacheEntry::id` of a series metric relabeling drops.
+const DROPPED: u32 = u32::MAX;
 
 #[derive(Debug)]
 struct CacheEntry {
     key: (u64, u64),
-    labels: Option<Labels>,
+    id: u32,
     seen: u32,
+}
+
+/// Which series a sample belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SeriesRef {
+    /// Known from an earlier scrape.
+    Known(SeriesId),
+    /// First met in this scrape: the store gives it an id.
+    New(Labels),
 }
 
 impl SeriesCache {
@@ -162,17 +179,18 @@ impl SeriesCache {
         (a.hash_one(series), b.hash_one(series))
     }
 
-    /// Ends a scrape: merges new series in, forgets those not seen.
-    fn finish(&mut self, seen_all: bool) {
+    /// Ends a successful scrape: new series join with the ids `id_of` gives them (the store's
+    /// `series_id`), series not seen are forgotten.
+    pub fn commit(&mut self, mut id_of: impl FnMut(&Labels) -> SeriesId) {
         let scrape = self.scrape;
-        if !seen_all {
+        if !self.seen_all {
             self.entries.retain(|e| e.seen == scrape);
         }
         if !self.fresh.is_empty() {
             self.entries
                 .extend(self.fresh.drain().map(|(key, labels)| CacheEntry {
                     key,
-                    labels,
+                    id: labels.map_or(DROPPED, |l| id_of(&l).0),
                     seen: scrape,
                 }));
             self.entries.sort_unstable_by_key(|e| e.key);
@@ -199,8 +217,9 @@ pub struct Counts {
 /// A scrape that parsed and passed its limits.
 #[derive(Debug, Default)]
 pub struct Scraped {
-    /// Samples to store: labels, timestamp if the target gave one (and it is honored), value.
-    pub samples: Vec<(Labels, Option<i64>, f64)>,
+    /// Samples to store: series, timestamp if the target gave one (and it is honored), value.
+    /// Store them, then [`SeriesCache::commit`].
+    pub samples: Vec<(SeriesRef, Option<i64>, f64)>,
     pub counts: Counts,
 }
 
@@ -240,26 +259,26 @@ pub fn process(
             counts.scraped += 1;
             let key = cache.key(s.series);
             let mut new = false;
-            let labels = match cache.entries.binary_search_by_key(&key, |e| e.key) {
+            let series = match cache.entries.binary_search_by_key(&key, |e| e.key) {
                 Ok(i) => {
                     let e = &mut cache.entries[i];
                     if e.seen != scrape {
                         e.seen = scrape;
                         seen += 1;
                     }
-                    e.labels.clone()
+                    (e.id != DROPPED).then_some(SeriesRef::Known(SeriesId(e.id)))
                 }
                 Err(_) => match cache.fresh.get(&key) {
-                    Some(l) => l.clone(),
+                    Some(l) => l.clone().map(SeriesRef::New),
                     None => {
                         let l = build_labels(s.name, &s.labels, target_labels, rules)?;
                         cache.fresh.insert(key, l.clone());
                         new = true;
-                        l
+                        l.map(SeriesRef::New)
                     }
                 },
             };
-            let Some(labels) = labels else { continue };
+            let Some(series) = series else { continue };
             counts.post_relabel += 1;
             if over_limit {
                 continue;
@@ -278,7 +297,7 @@ pub fn process(
             } else {
                 None
             };
-            samples.push((labels, ts, s.value));
+            samples.push((series, ts, s.value));
         }
         if over_limit {
             return Err(ScrapeError::SampleLimit);
@@ -286,15 +305,15 @@ pub fn process(
         Ok(())
     })();
     if let Err(error) = result {
-        // Series met before the failure stay known, as in Prometheus's scrape cache, so they
-        // are not counted as added again next time; none is dropped for not being seen.
-        cache.finish(true);
+        // Nothing of a failed scrape is stored, so its new series have no ids to keep; the
+        // cache stays as it was (the target usually recovers as it was).
+        cache.fresh.clear();
         return Err(Failed {
             error,
             counts: out.counts,
         });
     }
-    cache.finish(seen == cache.entries.len());
+    cache.seen_all = seen == cache.entries.len();
     Ok(out)
 }
 
@@ -382,6 +401,13 @@ mod tests {
         process(body, false, TARGET, rules, &mut SeriesCache::default()).map_err(|f| f.error)
     }
 
+    fn new(r: &SeriesRef) -> &Labels {
+        match r {
+            SeriesRef::New(l) => l,
+            SeriesRef::Known(id) => panic!("{id:?} is not new"),
+        }
+    }
+
     fn honor() -> SampleRules {
         SampleRules {
             honor_timestamps: true,
@@ -392,7 +418,7 @@ mod tests {
     #[test]
     fn target_labels_win_and_exposed_ones_become_exported() {
         let s = run("up{job=\"x\",exported_job=\"y\"} 1\n", &honor()).unwrap();
-        let l = &s.samples[0].0;
+        let l = new(&s.samples[0].0);
         assert_eq!(l.get("job"), Some("node"));
         assert_eq!(l.get("exported_job"), Some("y"));
         assert_eq!(l.get("exported_exported_job"), Some("x"));
@@ -401,8 +427,8 @@ mod tests {
             ..honor()
         };
         let s = run("up{job=\"x\"} 1\n", &rules).unwrap();
-        assert_eq!(s.samples[0].0.get("job"), Some("x"));
-        assert_eq!(s.samples[0].0.get("instance"), Some("h:1"));
+        assert_eq!(new(&s.samples[0].0).get("job"), Some("x"));
+        assert_eq!(new(&s.samples[0].0).get("instance"), Some("h:1"));
     }
 
     #[test]
@@ -480,8 +506,11 @@ mod tests {
     #[test]
     fn timestamps_honored_or_not_and_cache_reused() {
         let mut cache = SeriesCache::default();
-        let s = process("a 1 1000\n", false, TARGET, &honor(), &mut cache).unwrap();
+        let s = process("a 1 1000\nb 1\n", false, TARGET, &honor(), &mut cache).unwrap();
         assert_eq!(s.samples[0].1, Some(1000));
+        assert!(matches!(s.samples[0].0, SeriesRef::New(_)));
+        let mut ids = 7..;
+        cache.commit(|_| SeriesId(ids.next().unwrap()));
         let s = process(
             "a 2 1000\n",
             false,
@@ -491,6 +520,21 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.samples[0].1, None);
+        assert!(matches!(s.samples[0].0, SeriesRef::Known(SeriesId(7 | 8))));
+        assert_eq!(s.counts.series_added, 0);
+        // `b` was not seen: forgotten at the commit.
+        cache.commit(|_| unreachable!());
         assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn a_failed_scrape_leaves_the_cache_as_it_was() {
+        let mut cache = SeriesCache::default();
+        process("a 1\n", false, TARGET, &honor(), &mut cache).unwrap();
+        cache.commit(|_| SeriesId(1));
+        assert!(process("b 1\nc{ 2\n", false, TARGET, &honor(), &mut cache).is_err());
+        let s = process("a 1\nb 1\n", false, TARGET, &honor(), &mut cache).unwrap();
+        assert_eq!(s.samples[0].0, SeriesRef::Known(SeriesId(1)));
+        assert_eq!(s.counts.series_added, 1);
     }
 }
