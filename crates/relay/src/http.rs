@@ -142,8 +142,13 @@ fn rfc3339(ms: i64) -> String {
 }
 
 /// `GET /api/v1/targets` in the shape of Prometheus's (`?state=active|dropped|any`).
+///
+/// Besides Prometheus's fields, `data.externalLabels` carries `global.external_labels`: they
+/// describe this relay (region, replica, ...) to pages, which are what federation and remote
+/// write are to Prometheus, while stored series stay without them, as in Prometheus.
 async fn targets(
     State(hub): State<Arc<Hub>>,
+    State(control): State<Arc<ConfigControl>>,
     Query(q): Query<TargetsQuery>,
 ) -> Json<serde_json::Value> {
     let state = q.state.as_deref().unwrap_or("any");
@@ -180,7 +185,11 @@ async fn targets(
     }
     Json(serde_json::json!({
         "status": "success",
-        "data": { "activeTargets": active, "droppedTargets": dropped },
+        "data": {
+            "activeTargets": active,
+            "droppedTargets": dropped,
+            "externalLabels": control.external_labels(),
+        },
     }))
 }
 

@@ -21,6 +21,7 @@ pub mod relabel;
 pub mod scrape;
 pub mod stream;
 pub mod tail;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -57,6 +58,8 @@ pub struct RelayConfig {
     pub config_file: Option<PathBuf>,
     /// Who may open the stream (Origin allow-list, tokens) and its per-connection limits.
     pub stream: stream::StreamSettings,
+    /// DNS servers for `dns_sd_configs`; empty: the system's (`/etc/resolv.conf`).
+    pub dns_servers: Vec<SocketAddr>,
 }
 
 impl RelayConfig {
@@ -81,6 +84,7 @@ impl Default for RelayConfig {
             retention: Duration::from_secs(3 * 3600),
             config_file: None,
             stream: stream::StreamSettings::default(),
+            dns_servers: Vec::new(),
         }
     }
 }
@@ -115,7 +119,12 @@ impl Relay {
             "lookout",
             format!("http://{addr}/metrics"),
         ));
-        let (manager, manager_task) = ScrapeManager::start(hub.clone());
+        let (manager, manager_task) = ScrapeManager::start(
+            hub.clone(),
+            discovery::DiscoveryOptions {
+                dns_servers: config.dns_servers.clone(),
+            },
+        );
         tasks.push(manager_task);
         let control = Arc::new(ConfigControl {
             manager,
@@ -124,6 +133,7 @@ impl Relay {
             interval: config.scrape_interval,
             timeout: config.scrape_timeout,
             reloads: tokio::sync::Mutex::new(()),
+            external_labels: std::sync::Mutex::new(Default::default()),
         });
         control.reload().await?;
         #[cfg(unix)]
@@ -186,6 +196,10 @@ pub(crate) struct ConfigControl {
     timeout: Duration,
     /// One reload at a time.
     reloads: tokio::sync::Mutex<()>,
+    /// `global.external_labels` of the running config. As in Prometheus they describe the relay
+    /// to the outside and are never added to stored series; pages read them from
+    /// `/api/v1/targets` (`data.externalLabels`).
+    external_labels: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
 }
 
 impl ConfigControl {
@@ -200,8 +214,21 @@ impl ConfigControl {
                 unsupported.join(", ")
             );
         }
+        let external = config.global.external_labels.clone();
         self.manager.apply(config).await;
+        *self
+            .external_labels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = external;
         Ok(())
+    }
+
+    /// `global.external_labels` of the running config.
+    pub(crate) fn external_labels(&self) -> std::collections::BTreeMap<String, String> {
+        self.external_labels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn effective(&self) -> Result<Config, ConfigError> {

@@ -26,6 +26,8 @@ OPTIONS:
     --dist DIR               directory of the built app to serve [default: dist if present]
     --allow-origin ORIGIN    pages from this origin may connect besides the relay's own
                              (repeatable; * allows any)
+    --dns-server ADDR        DNS server (IP:PORT) for dns_sd_configs, instead of the
+                             system's /etc/resolv.conf (repeatable)
     --token-file FILE        pages must present one of the tokens in FILE (one per line);
                              tokens are never taken on the command line, where ps shows them
     -h, --help               print this help
@@ -67,6 +69,11 @@ fn parse_args() -> anyhow::Result<RelayConfig> {
             }
             "--retention" => cfg.retention = parse_duration(&value("--retention")?)?,
             "--dist" => cfg.dist = Some(PathBuf::from(value("--dist")?)),
+            "--dns-server" => cfg.dns_servers.push(
+                value("--dns-server")?
+                    .parse::<SocketAddr>()
+                    .context("--dns-server: expected IP:PORT")?,
+            ),
             "--allow-origin" => cfg.stream.allowed_origins.push(value("--allow-origin")?),
             "--token-file" => {
                 let file = value("--token-file")?;

@@ -95,8 +95,24 @@ async fn reload_keeps_the_old_config_when_the_new_one_is_invalid() {
             "global:\n  scrape_interval: 200ms\n  scrape_timeout: 200ms\nscrape_configs:\n  - job_name: r\n    static_configs:\n      - targets: ['{addr}']\n"
         )
     };
-    let relay = relay_with(&dir, &cfg(a)).await;
+    let with_external = cfg(a).replacen(
+        "global:\n",
+        "global:\n  external_labels: {region: eu, replica: a}\n",
+        1,
+    );
+    let relay = relay_with(&dir, &with_external).await;
     scraped_target(&relay, "r").await;
+    // External labels describe the relay to pages; stored series never get them.
+    assert_eq!(
+        targets_json(&relay).await["data"]["externalLabels"],
+        serde_json::json!({"region": "eu", "replica": "a"})
+    );
+    eventually("r scraped", || !series_with(&relay, "job", "r").is_empty()).await;
+    assert!(
+        series_with(&relay, "job", "r")
+            .iter()
+            .all(|l| l.get("region").is_none())
+    );
     let client = reqwest::Client::new();
     let url = format!("http://{}/-/reload", relay.local_addr());
 
@@ -126,6 +142,10 @@ async fn reload_keeps_the_old_config_when_the_new_one_is_invalid() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(seen, vec![b.to_string()]);
+    assert_eq!(
+        targets_json(&relay).await["data"]["externalLabels"],
+        serde_json::json!({})
+    );
 }
 
 #[tokio::test]
@@ -174,22 +194,4 @@ async fn dropped_targets_are_listed_with_their_discovered_labels() {
         "skip.invalid:1"
     );
     assert_eq!(active_instances(&v, "d"), vec![a.to_string()]);
-}
-
-#[tokio::test]
-async fn dns_sd_a_records_give_address_and_name() {
-    let a = target("dns 1\n").await;
-    let dir = TempDir::new("dnssd");
-    let relay = relay_with(
-        &dir,
-        &format!(
-            "global:\n  scrape_interval: 200ms\n  scrape_timeout: 200ms\nscrape_configs:\n  - job_name: dns\n    dns_sd_configs:\n      - names: [localhost]\n        type: A\n        port: {}\n    relabel_configs:\n      - source_labels: [__meta_dns_name]\n        target_label: dns_name\n",
-            a.port()
-        ),
-    )
-    .await;
-    let t = scraped_target(&relay, "dns").await;
-    assert_eq!(t["health"], "up", "{t}");
-    assert_eq!(t["labels"]["instance"], a.to_string());
-    assert_eq!(t["labels"]["dns_name"], "localhost");
 }

@@ -51,6 +51,17 @@ fn up(relay: &lookout_relay::Relay, t: &serde_json::Value) -> Vec<f64> {
     .collect()
 }
 
+/// The last value of one of the target's synthetic series (`scrape_samples_scraped`, ...).
+fn synthetic(relay: &lookout_relay::Relay, t: &serde_json::Value, name: &str) -> Option<f64> {
+    let instance = t["labels"]["instance"].as_str().unwrap().to_owned();
+    samples(
+        relay,
+        &[("__name__", name), ("instance", &instance), ("job", "t")],
+    )
+    .last()
+    .map(|(_, v)| *v)
+}
+
 #[tokio::test]
 async fn a_gzip_bomb_stops_at_the_body_size_limit() {
     // 64 MiB of zeros compress to about 64 KiB.
@@ -134,6 +145,9 @@ async fn an_oversized_body_fails_the_scrape() {
         series_with(&relay, "__name__", "x").is_empty(),
         "nothing partial"
     );
+    // The body was never parsed: nothing counted, as Prometheus reports a failed fetch.
+    assert_eq!(synthetic(&relay, &t, "scrape_samples_scraped"), Some(0.0));
+    assert!(synthetic(&relay, &t, "scrape_duration_seconds").unwrap() > 0.0);
 }
 
 #[tokio::test]
@@ -170,6 +184,13 @@ async fn a_malformed_line_stores_nothing_of_the_scrape() {
     assert!(e.contains("line 2"), "{e}");
     assert!(series_with(&relay, "__name__", "good").is_empty());
     assert_eq!(up(&relay, &t).last(), Some(&0.0));
+    // What was parsed before the error is reported, as Prometheus's scrape loop does.
+    assert_eq!(synthetic(&relay, &t, "scrape_samples_scraped"), Some(1.0));
+    assert_eq!(
+        synthetic(&relay, &t, "scrape_samples_post_metric_relabeling"),
+        Some(1.0)
+    );
+    assert!(synthetic(&relay, &t, "scrape_duration_seconds").unwrap() > 0.0);
 }
 
 #[tokio::test]
@@ -208,6 +229,13 @@ async fn more_samples_than_the_limit_fail_the_scrape() {
     assert_eq!(t["health"], "down");
     assert_eq!(t["lastError"], "sample limit exceeded");
     assert!(series_with(&relay, "__name__", "s").is_empty());
+    // Prometheus parses on past the limit to report the full count; series only up to it.
+    assert_eq!(synthetic(&relay, &t, "scrape_samples_scraped"), Some(20.0));
+    assert_eq!(
+        synthetic(&relay, &t, "scrape_samples_post_metric_relabeling"),
+        Some(20.0)
+    );
+    assert_eq!(synthetic(&relay, &t, "scrape_series_added"), Some(10.0));
 }
 
 #[tokio::test]

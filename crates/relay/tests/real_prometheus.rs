@@ -1,5 +1,5 @@
-//! The relay against Debian's real `prometheus-node-exporter` and `prometheus`: both scrape the
-//! same config, and the relay must produce the same targets (labels, discovered labels, URLs,
+//! The relay against Debian's real `prometheus-node-exporter` (one over https, with a CA made
+//! in the test) and `prometheus`: both scrape the same config, and the relay must produce the same targets (labels, discovered labels, URLs,
 //! dropped targets) that Prometheus's own `/api/v1/targets` reports, and scrape both for real.
 //!
 //! Needs the Debian packages `prometheus` and `prometheus-node-exporter` (`cargo xtask test`
@@ -97,6 +97,41 @@ async fn same_targets_as_prometheus_and_real_scrapes_succeed() {
             .spawn()
             .unwrap(),
     );
+    // A second node_exporter serving https with a certificate of a CA made here: both
+    // Prometheus and the relay scrape it with tls_config.
+    let tls_port = free_port();
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Lookout test CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca, &ca_key)
+        .unwrap();
+    let ca_file = dir.write("ca.pem", &ca.pem());
+    dir.write("node.pem", &leaf.pem());
+    dir.write("node-key.pem", &leaf_key.serialize_pem());
+    let web = dir.write(
+        "web.yml",
+        &format!(
+            "tls_server_config:\n  cert_file: {}\n  key_file: {}\n",
+            dir.0.join("node.pem").display(),
+            dir.0.join("node-key.pem").display()
+        ),
+    );
+    let _node_tls = Proc(
+        Command::new(binary("prometheus-node-exporter"))
+            .arg(format!("--web.listen-address=127.0.0.1:{tls_port}"))
+            .arg(format!("--web.config.file={}", web.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let config = format!(
         r#"
 global:
@@ -129,6 +164,15 @@ scrape_configs:
       - source_labels: [host]
         target_label: host_copy
         replacement: 'h-${{1}}'
+  - job_name: node_tls
+    scheme: https
+    tls_config:
+      ca_file: {ca}
+    static_configs:
+      - targets: ['127.0.0.1:{tls_port}']
+    relabel_configs:
+      - source_labels: [__scheme__]
+        target_label: scheme
   - job_name: prometheus
     metrics_path: /metrics
     static_configs:
@@ -137,7 +181,8 @@ scrape_configs:
       - source_labels: [__name__]
         regex: 'go_.*'
         action: drop
-"#
+"#,
+        ca = ca_file.display()
     );
     let cfg_path = dir.write("prometheus.yml", &config);
     let _prom = Proc(
@@ -157,12 +202,18 @@ scrape_configs:
     wait_http(&format!("http://127.0.0.1:{prom_port}/-/ready")).await;
     let relay = relay_with(&dir, &config).await;
 
-    // Prometheus applies discovery updates after a few seconds; wait for all four targets.
+    // Prometheus applies discovery updates after a few seconds; wait for all five targets,
+    // and for its https scrape to have succeeded (the certificates are good for Go too).
     let prom_url = format!("http://127.0.0.1:{prom_port}/api/v1/targets");
     let deadline = Instant::now() + Duration::from_secs(40);
     let prom = loop {
         let v: serde_json::Value = reqwest::get(&prom_url).await.unwrap().json().await.unwrap();
-        if v["data"]["activeTargets"].as_array().map_or(0, Vec::len) >= 4 {
+        let active = v["data"]["activeTargets"].as_array();
+        let tls_up = active
+            .into_iter()
+            .flatten()
+            .any(|t| t["scrapePool"] == "node_tls" && t["health"] == "up");
+        if active.map_or(0, Vec::len) >= 5 && tls_up {
             break v;
         }
         assert!(
@@ -207,6 +258,18 @@ scrape_configs:
         series_with(&relay, "__name__", "node_load1")
             .iter()
             .any(|l| l.get("instance") == Some(node.as_str()) && l.get("ENV_UP") == Some("TEST"))
+    })
+    .await;
+    let tls_t = scraped_target(&relay, "node_tls").await;
+    assert_eq!(tls_t["health"], "up", "{tls_t}");
+    assert!(
+        tls_t["scrapeUrl"].as_str().unwrap().starts_with("https://"),
+        "{tls_t}"
+    );
+    eventually("node_exporter over https stored", || {
+        series_with(&relay, "job", "node_tls")
+            .iter()
+            .any(|l| l.metric_name() == Some("node_load1") && l.get("scheme") == Some("https"))
     })
     .await;
     eventually("prometheus scraped", || {

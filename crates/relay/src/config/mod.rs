@@ -60,8 +60,10 @@ pub struct GlobalConfig {
     /// Accepted for compatibility; the relay evaluates no rules.
     #[serde(with = "duration::serde_duration")]
     pub evaluation_interval: Duration,
-    /// Labels describing this relay to the outside world. As in Prometheus they are not added
-    /// to stored series; they are kept for federation and remote write.
+    /// Labels describing this relay to the outside world (region, replica, ...). As in
+    /// Prometheus they are not added to stored series (Prometheus adds them only to what leaves
+    /// it: federation, remote write, alerts); the relay hands them to pages in
+    /// `/api/v1/targets` (`data.externalLabels`).
     pub external_labels: BTreeMap<String, String>,
     /// Default `sample_limit` for every job (0: none).
     pub sample_limit: u64,
@@ -139,9 +141,10 @@ pub struct ScrapeConfig {
     /// Deprecated form of `authorization: {credentials_file: ...}`.
     #[serde(default)]
     pub bearer_token_file: Option<PathBuf>,
-    /// TLS settings. Not implemented yet: named in the start-up warning.
+    /// TLS settings of `https` scrapes: the CA to trust, a client certificate, the name to
+    /// verify, the lowest protocol version.
     #[serde(default)]
-    pub tls_config: Option<IgnoredAny>,
+    pub tls_config: Option<TlsConfig>,
     /// Targets written in the file.
     #[serde(default)]
     pub static_configs: Vec<StaticConfig>,
@@ -151,7 +154,7 @@ pub struct ScrapeConfig {
     /// Targets fetched from an HTTP endpoint (Prometheus's HTTP SD format).
     #[serde(default)]
     pub http_sd_configs: Vec<HttpSdConfig>,
-    /// Targets from DNS names (A or AAAA records; SRV is not implemented yet).
+    /// Targets from DNS names: SRV, A, AAAA, MX or NS records.
     #[serde(default)]
     pub dns_sd_configs: Vec<DnsSdConfig>,
     /// Rules applied to discovered targets before scraping (`__address__`, `__meta_*`, ...).
@@ -252,6 +255,46 @@ fn default_auth_type() -> String {
     "Bearer".to_owned()
 }
 
+/// `tls_config:` — Prometheus's TLS settings, applied with rustls.
+///
+/// Differences a user may notice: TLS 1.0 and 1.1 are never spoken (rustls does not implement
+/// them; `min_version: TLS10` or `TLS11` still allows 1.2 and 1.3), and `server_name` is the
+/// name the certificate is verified against while the SNI sent is the target's host.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM CA certificates to trust instead of the system's.
+    #[serde(default)]
+    pub ca: Option<String>,
+    /// A PEM file of CA certificates to trust instead of the system's.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate (with `key` or `key_file`) for servers that ask for one.
+    #[serde(default)]
+    pub cert: Option<String>,
+    /// A PEM file of the client certificate (with `key` or `key_file`).
+    #[serde(default)]
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key of the client certificate.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// A PEM file of the private key of the client certificate.
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+    /// Verify the server's certificate against this name instead of the target's host.
+    #[serde(default)]
+    pub server_name: Option<String>,
+    /// Accept any server certificate. For tests and emergencies only.
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
+    /// The lowest TLS version: `TLS10`, `TLS11`, `TLS12` (default) or `TLS13`.
+    #[serde(default)]
+    pub min_version: Option<String>,
+    /// The highest TLS version: `TLS12` or `TLS13` (default).
+    #[serde(default)]
+    pub max_version: Option<String>,
+}
+
 /// `static_configs:` entry: a target group written in the file.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -294,10 +337,10 @@ pub struct HttpSdConfig {
 pub struct DnsSdConfig {
     /// DNS names to resolve.
     pub names: Vec<String>,
-    /// `A`, `AAAA` or `SRV` (default). SRV is not implemented yet.
+    /// `SRV` (default), `A`, `AAAA`, `MX` or `NS`.
     #[serde(default = "default_dns_type", rename = "type")]
     pub kind: String,
-    /// The port of the targets (required for A and AAAA).
+    /// The port of the targets (required for all types but SRV, whose records carry one).
     #[serde(default)]
     pub port: Option<u16>,
     /// How often the names are resolved. Default `30s`.
@@ -447,12 +490,24 @@ impl Config {
             field: String::new(),
             message: format!("cannot read: {e}"),
         })?;
-        let mut config = Config::parse(&text).map_err(|mut e| {
+        let with_file = |mut e: ConfigError| {
             e.file = Some(path.to_owned());
             e
-        })?;
+        };
+        let mut config = Config::parse_unchecked(&text).map_err(with_file)?;
         let base = path.parent().unwrap_or(Path::new("."));
         for job in &mut config.scrape_configs {
+            // Prometheus resolves TLS files (and secret files) relative to the config file too.
+            if let Some(t) = &mut job.tls_config {
+                for f in [&mut t.ca_file, &mut t.cert_file, &mut t.key_file]
+                    .into_iter()
+                    .flatten()
+                {
+                    if f.is_relative() {
+                        *f = base.join(&*f);
+                    }
+                }
+            }
             for sd in &mut job.file_sd_configs {
                 for f in &mut sd.files {
                     if f.is_relative() {
@@ -461,11 +516,39 @@ impl Config {
                 }
             }
         }
+        config.check_tls(&text).map_err(with_file)?;
         Ok(config)
     }
 
-    /// Parses and validates YAML text.
+    /// Parses and validates YAML text; TLS files are read relative to the current directory.
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        let config = Config::parse_unchecked(text)?;
+        config.check_tls(text)?;
+        Ok(config)
+    }
+
+    /// Every job's TLS settings build a client: files readable, PEM valid, key matching.
+    /// Checked at load so that a bad file keeps a running relay on its old config.
+    fn check_tls(&self, text: &str) -> Result<(), ConfigError> {
+        for (i, job) in self.scrape_configs.iter().enumerate() {
+            if let Some(t) = &job.tls_config {
+                crate::tls::client_config(t).map_err(|e| ConfigError {
+                    file: None,
+                    line: find_line_after(
+                        text,
+                        &format!("job_name: {}", job.job_name),
+                        "tls_config:",
+                    ),
+                    column: None,
+                    field: format!("scrape_configs[{i}].tls_config{}", e.field),
+                    message: e.message,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_unchecked(text: &str) -> Result<Config, ConfigError> {
         let config: Config = if text.trim().is_empty() {
             Config::default()
         } else {
@@ -492,6 +575,16 @@ impl Config {
                 column: None,
                 field: "global.scrape_timeout".into(),
                 message: "global scrape timeout greater than scrape interval".into(),
+            });
+        }
+        // Prometheus 3 takes any UTF-8 label name; only an empty one is refused by both.
+        if g.external_labels.contains_key("") {
+            return Err(ConfigError {
+                file: None,
+                line: find_line(text, "external_labels"),
+                column: None,
+                field: "global.external_labels".into(),
+                message: "\"\" is not a valid label name".into(),
             });
         }
         let mut seen = std::collections::HashSet::new();
@@ -585,7 +678,7 @@ impl Config {
                     ));
                 }
                 match sd.kind.as_str() {
-                    "A" | "AAAA" if sd.port.is_none() => {
+                    "A" | "AAAA" | "MX" | "NS" if sd.port.is_none() => {
                         return Err(err(
                             &format!(".dns_sd_configs[{j}].port"),
                             "a port is required in DNS-SD configs for all record types except SRV"
@@ -629,14 +722,6 @@ impl Config {
         );
         for job in &self.scrape_configs {
             let fields = [
-                ("tls_config", job.tls_config.is_some()),
-                ("scheme: https", job.scheme == "https"),
-                (
-                    "dns_sd_configs (type SRV/MX/NS)",
-                    job.dns_sd_configs
-                        .iter()
-                        .any(|d| !matches!(d.kind.as_str(), "A" | "AAAA")),
-                ),
                 ("kubernetes_sd_configs", job.kubernetes_sd_configs.is_some()),
                 ("consul_sd_configs", job.consul_sd_configs.is_some()),
                 ("ec2_sd_configs", job.ec2_sd_configs.is_some()),
@@ -662,6 +747,17 @@ impl Config {
         }
         out
     }
+}
+
+/// The 1-based line of the first line containing `needle` after the first containing `after`.
+fn find_line_after(text: &str, after: &str, needle: &str) -> Option<usize> {
+    let start = find_line(text, after).unwrap_or(1);
+    text.lines()
+        .enumerate()
+        .skip(start)
+        .find(|(_, l)| l.contains(needle))
+        .map(|(i, _)| i + 1)
+        .or_else(|| find_line(text, needle))
 }
 
 /// The 1-based line of the first line containing `needle`.

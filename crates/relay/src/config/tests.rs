@@ -102,3 +102,11 @@ fn load_reports_the_file_and_resolves_sd_paths() {
     assert!(e.to_string().starts_with(&f.display().to_string()), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn external_labels_are_kept_and_an_empty_name_is_refused() {
+    let c = Config::parse(FULL).unwrap();
+    assert_eq!(c.global.external_labels["region"], "eu");
+    let e = Config::parse("global:\n  external_labels: {'': x}\n").unwrap_err();
+    assert_eq!((e.field.as_str(), e.line), ("global.external_labels", Some(2)));
+}

@@ -1,4 +1,4 @@
-//! Service discovery: each provider (static, file, HTTP, DNS) produces target groups with the
+//! Service discovery: each provider (static, file, HTTP, DNS via hickory-resolver) produces target groups with the
 //! same `__address__` and `__meta_*` labels Prometheus gives, and sends them whenever they
 //! change. A provider that fails keeps its previous groups, as Prometheus does.
 
@@ -92,6 +92,7 @@ pub fn spawn_providers(
     job: &ScrapeConfig,
     generation: u64,
     tx: &mpsc::UnboundedSender<DiscoveryUpdate>,
+    opts: &DiscoveryOptions,
 ) -> Vec<JoinHandle<()>> {
     let mut tasks = Vec::new();
     let name = job.job_name.clone();
@@ -140,10 +141,10 @@ pub fn spawn_providers(
         provider += 1;
     }
     for sd in &job.dns_sd_configs {
-        let (send, sd) = (send.clone(), sd.clone());
+        let (send, sd, opts) = (send.clone(), sd.clone(), opts.clone());
         let p = provider;
         tasks.push(tokio::spawn(async move {
-            poll_dns(sd, move |g| send(p, g)).await
+            poll_dns(sd, opts, move |g| send(p, g)).await
         }));
         provider += 1;
     }
@@ -293,41 +294,161 @@ async fn fetch_http_groups(
     Ok(to_groups(docs, url, ("__meta_url", url)))
 }
 
-async fn poll_dns(sd: DnsSdConfig, send: impl Fn(Vec<TargetGroup>)) {
-    let Some(port) = sd.port else {
-        tracing::error!(
-            "dns_sd: SRV lookups are not implemented yet; names {:?}",
-            sd.names
-        );
-        return;
+/// How discovery reaches the outside world.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DiscoveryOptions {
+    /// DNS servers for `dns_sd_configs`; empty: the system's (`/etc/resolv.conf`).
+    pub dns_servers: Vec<std::net::SocketAddr>,
+}
+
+fn resolver(opts: &DiscoveryOptions) -> Result<hickory_resolver::TokioResolver, String> {
+    use hickory_resolver::config::{NameServerConfigGroup, ResolverConfig};
+    use hickory_resolver::name_server::TokioConnectionProvider;
+    let mut builder = if opts.dns_servers.is_empty() {
+        hickory_resolver::Resolver::builder_tokio()
+            .map_err(|e| format!("cannot read the system's DNS configuration: {e}"))?
+    } else {
+        let mut group = NameServerConfigGroup::new();
+        for addr in &opts.dns_servers {
+            group.merge(NameServerConfigGroup::from_ips_clear(
+                &[addr.ip()],
+                addr.port(),
+                true,
+            ));
+        }
+        hickory_resolver::Resolver::builder_with_config(
+            ResolverConfig::from_parts(None, Vec::new(), group),
+            TokioConnectionProvider::default(),
+        )
     };
-    let want_v6 = sd.kind == "AAAA";
+    // As Prometheus's DNS discovery (miekg/dns against resolv.conf's servers): every refresh
+    // asks the servers, and /etc/hosts is not consulted.
+    builder.options_mut().cache_size = 0;
+    builder.options_mut().use_hosts_file = hickory_resolver::config::ResolveHosts::Never;
+    Ok(builder.build())
+}
+
+/// The targets one name resolves to, with Prometheus's `__meta_dns_*` labels
+/// (`discovery/dns/dns.go`): SRV targets are `target:port` (the trailing dot trimmed) and keep
+/// the record's target and port as labels; A, AAAA, MX and NS targets take the configured port.
+/// A name that does not exist or has no records gives no targets, not an error.
+async fn lookup_dns(
+    resolver: &hickory_resolver::TokioResolver,
+    name: &str,
+    sd: &DnsSdConfig,
+) -> Result<Vec<LabelMap>, String> {
+    use hickory_resolver::proto::rr::{RData, RecordType};
+    let kind = match sd.kind.as_str() {
+        "A" => RecordType::A,
+        "AAAA" => RecordType::AAAA,
+        "MX" => RecordType::MX,
+        "NS" => RecordType::NS,
+        _ => RecordType::SRV,
+    };
+    let answer = match resolver.lookup(name, kind).await {
+        Ok(a) => a,
+        Err(e) if e.is_no_records_found() || e.is_nx_domain() => return Ok(Vec::new()),
+        Err(e) => return Err(e.to_string()),
+    };
+    let port = sd.port.unwrap_or(0);
+    let host_port = |host: &str, port: u16| {
+        if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        }
+    };
+    let mut out = Vec::new();
+    for record in answer.iter() {
+        let (address, srv_target, srv_port, mx_target, ns_target) = match record {
+            RData::SRV(srv) => {
+                let target = srv.target().to_string();
+                (
+                    host_port(target.trim_end_matches('.'), srv.port()),
+                    target,
+                    srv.port().to_string(),
+                    String::new(),
+                    String::new(),
+                )
+            }
+            RData::MX(mx) => {
+                let target = mx.exchange().to_string();
+                (
+                    host_port(target.trim_end_matches('.'), port),
+                    String::new(),
+                    String::new(),
+                    target,
+                    String::new(),
+                )
+            }
+            RData::NS(ns) => {
+                let target = ns.0.to_string();
+                (
+                    host_port(target.trim_end_matches('.'), port),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    target,
+                )
+            }
+            RData::A(a) if kind == RecordType::A => (
+                host_port(&a.0.to_string(), port),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ),
+            RData::AAAA(a) if kind == RecordType::AAAA => (
+                host_port(&a.0.to_string(), port),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ),
+            // CNAMEs on the way to the answer, and anything else.
+            _ => continue,
+        };
+        // Empty values are absent labels, as in Prometheus's label builder.
+        let labels = [
+            ("__address__", address),
+            ("__meta_dns_name", name.to_owned()),
+            ("__meta_dns_srv_record_target", srv_target),
+            ("__meta_dns_srv_record_port", srv_port),
+            ("__meta_dns_mx_record_target", mx_target),
+            ("__meta_dns_ns_record_target", ns_target),
+        ];
+        out.push(
+            labels
+                .into_iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+        );
+    }
+    Ok(out)
+}
+
+async fn poll_dns(sd: DnsSdConfig, opts: DiscoveryOptions, send: impl Fn(Vec<TargetGroup>)) {
+    let resolver = match resolver(&opts) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("dns_sd {:?}: {e}", sd.names);
+            return;
+        }
+    };
     let mut last: Option<Vec<TargetGroup>> = None;
     loop {
         let mut groups = Vec::new();
         for name in &sd.names {
-            match tokio::net::lookup_host((name.as_str(), port)).await {
-                Ok(addrs) => {
-                    let mut targets: Vec<LabelMap> = addrs
-                        .filter(|a| a.is_ipv6() == want_v6)
-                        .map(|a| {
-                            LabelMap::from([
-                                ("__address__".to_owned(), a.to_string()),
-                                ("__meta_dns_name".to_owned(), name.clone()),
-                            ])
-                        })
-                        .collect();
-                    targets.sort();
-                    targets.dedup();
-                    groups.push(TargetGroup {
-                        source: name.clone(),
-                        targets,
-                        labels: LabelMap::new(),
-                    });
-                }
+            match lookup_dns(&resolver, name, &sd).await {
+                Ok(targets) => groups.push(TargetGroup {
+                    source: name.clone(),
+                    targets,
+                    labels: LabelMap::new(),
+                }),
                 Err(e) => {
-                    tracing::error!("dns_sd: resolving {name}: {e}");
-                    // Keep the previous answer for this name.
+                    tracing::error!("dns_sd: resolving {name} ({}): {e}", sd.kind);
+                    // Keep the previous answer for this name, as Prometheus keeps the group.
                     if let Some(old) = last.iter().flatten().find(|g| &g.source == name) {
                         groups.push(old.clone());
                     }

@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use super::target::{Populated, Target, targets_from_group};
 use super::{JobSettings, LoopHandle, spawn_loop};
 use crate::config::{Config, GlobalConfig, ScrapeConfig};
-use crate::discovery::{DiscoveryUpdate, TargetGroup, spawn_providers};
+use crate::discovery::{DiscoveryOptions, DiscoveryUpdate, TargetGroup, spawn_providers};
 use crate::hub::Hub;
 
 /// Handle to the task that owns every scrape pool.
@@ -32,9 +32,9 @@ struct Pool {
 
 impl ScrapeManager {
     /// Starts the manager task; nothing is scraped until [`ScrapeManager::apply`].
-    pub fn start(hub: Arc<Hub>) -> (ScrapeManager, JoinHandle<()>) {
+    pub fn start(hub: Arc<Hub>, discovery: DiscoveryOptions) -> (ScrapeManager, JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run(hub, rx));
+        let task = tokio::spawn(run(hub, rx, discovery));
         (ScrapeManager { tx }, task)
     }
 
@@ -47,7 +47,11 @@ impl ScrapeManager {
     }
 }
 
-async fn run(hub: Arc<Hub>, mut configs: mpsc::UnboundedReceiver<(Config, oneshot::Sender<()>)>) {
+async fn run(
+    hub: Arc<Hub>,
+    mut configs: mpsc::UnboundedReceiver<(Config, oneshot::Sender<()>)>,
+    discovery: DiscoveryOptions,
+) {
     let (dtx, mut updates) = mpsc::unbounded_channel::<DiscoveryUpdate>();
     let mut generation = 0u64;
     let mut pools: BTreeMap<String, Pool> = BTreeMap::new();
@@ -94,7 +98,7 @@ async fn run(hub: Arc<Hub>, mut configs: mpsc::UnboundedReceiver<(Config, onesho
                             loops: HashMap::new(),
                         });
                     }
-                    sd_tasks.extend(spawn_providers(cfg, generation, &dtx));
+                    sd_tasks.extend(spawn_providers(cfg, generation, &dtx, &discovery));
                 }
                 let _ = done.send(());
             }

@@ -6,8 +6,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
-use lookout_tsdb::Labels;
 use lookout_tsdb::exposition::{Entry, ParseError, Parser};
+use lookout_tsdb::{Labels, SeriesId};
 
 use crate::config::Limits;
 use crate::relabel::{LabelMap, RelabelConfig, relabel};
@@ -107,34 +107,61 @@ impl fmt::Display for ScrapeError {
 
 impl std::error::Error for ScrapeError {}
 
-/// Label sets of the series text seen in the last scrape (`name{labels}` as written), so a
-/// steady target costs a hash lookup per sample instead of building labels again. `None`:
-/// dropped by metric relabeling.
+impl From<ScrapeError> for Failed {
+    /// A failure before any body was parsed (HTTP, body size, encoding): nothing counted.
+    fn from(error: ScrapeError) -> Self {
+        Failed {
+            error,
+            counts: Counts::default(),
+        }
+    }
+}
+
+/// The store's series ids of the series text seen in the last scrape (`name{labels}` as
+/// written), so a steady target costs a hash lookup per sample instead of building labels and
+/// looking them up in the store again.
 ///
 /// Keys are 128 bits of two independently keyed SipHashes of the text rather than the text
 /// itself: a thousand targets of a thousand series would otherwise hold ~60 MB of copies of
 /// what the store already has. Random keys mean a target cannot aim for a collision, and an
 /// accidental one among a million series has a chance around 1e-27.
 ///
-/// Entries live in one vector sorted by key (40 bytes each, binary-searched) rather than a hash
-/// table, whose load factor would double that for a thousand-series target.
+/// Entries live in one vector sorted by key (24 bytes each: key, series id, scrape number;
+/// binary-searched) rather than a hash table, whose load factor would double that for a
+/// thousand-series target. They hold ids, not label sets: the store's ids are stable, and an
+/// id is 4 bytes where a shared label set is a 16-byte handle.
 #[derive(Debug, Default)]
 pub struct SeriesCache {
     entries: Vec<CacheEntry>,
-    /// Series first seen in the current scrape, merged into `entries` at its end.
+    /// Series first met in the current scrape (`None`: dropped by metric relabeling), merged
+    /// into `entries` by [`SeriesCache::commit`] once the store has given them ids.
     fresh: HashMap<(u64, u64), Option<Labels>>,
     keys: Option<(
         std::collections::hash_map::RandomState,
         std::collections::hash_map::RandomState,
     )>,
     scrape: u32,
+    /// Every entry was seen in the scrape being committed: nothing to forget.
+    seen_all: bool,
 }
+
+/// `CacheEntry::id` of a series metric relabeling drops.
+const DROPPED: u32 = u32::MAX;
 
 #[derive(Debug)]
 struct CacheEntry {
     key: (u64, u64),
-    labels: Option<Labels>,
+    id: u32,
     seen: u32,
+}
+
+/// Which series a sample belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SeriesRef {
+    /// Known from an earlier scrape.
+    Known(SeriesId),
+    /// First met in this scrape: the store gives it an id.
+    New(Labels),
 }
 
 impl SeriesCache {
@@ -152,17 +179,18 @@ impl SeriesCache {
         (a.hash_one(series), b.hash_one(series))
     }
 
-    /// Ends a scrape: merges new series in, forgets those not seen.
-    fn finish(&mut self, seen_all: bool) {
+    /// Ends a successful scrape: new series join with the ids `id_of` gives them (the store's
+    /// `series_id`), series not seen are forgotten.
+    pub fn commit(&mut self, mut id_of: impl FnMut(&Labels) -> SeriesId) {
         let scrape = self.scrape;
-        if !seen_all {
+        if !self.seen_all {
             self.entries.retain(|e| e.seen == scrape);
         }
         if !self.fresh.is_empty() {
             self.entries
                 .extend(self.fresh.drain().map(|(key, labels)| CacheEntry {
                     key,
-                    labels,
+                    id: labels.map_or(DROPPED, |l| id_of(&l).0),
                     seen: scrape,
                 }));
             self.entries.sort_unstable_by_key(|e| e.key);
@@ -172,13 +200,34 @@ impl SeriesCache {
     }
 }
 
+/// What one scrape counted, for the synthetic series; kept when the scrape fails, as
+/// Prometheus reports them (`scrapeLoop.append` returns its counts with its error).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    /// Samples parsed from the body (`scrape_samples_scraped`), up to a parse error or a label
+    /// limit breach (that sample included); all of them when only `sample_limit` was breached,
+    /// since Prometheus parses on to report the full number.
+    pub scraped: usize,
+    /// Of those, the ones metric relabeling kept (`scrape_samples_post_metric_relabeling`).
+    pub post_relabel: usize,
+    /// Series new to this target's cache, while under `sample_limit` (`scrape_series_added`).
+    pub series_added: usize,
+}
+
 /// A scrape that parsed and passed its limits.
 #[derive(Debug, Default)]
 pub struct Scraped {
-    /// Samples to store: labels, timestamp if the target gave one (and it is honored), value.
-    pub samples: Vec<(Labels, Option<i64>, f64)>,
-    /// Samples in the body (`scrape_samples_scraped`).
-    pub scraped: usize,
+    /// Samples to store: series, timestamp if the target gave one (and it is honored), value.
+    /// Store them, then [`SeriesCache::commit`].
+    pub samples: Vec<(SeriesRef, Option<i64>, f64)>,
+    pub counts: Counts,
+}
+
+/// A scrape that failed: why, and what it counted before it did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failed {
+    pub error: ScrapeError,
+    pub counts: Counts,
 }
 
 /// Turns a body into samples.
@@ -188,7 +237,7 @@ pub fn process(
     target_labels: &[(&str, &str)],
     rules: &SampleRules,
     cache: &mut SeriesCache,
-) -> Result<Scraped, ScrapeError> {
+) -> Result<Scraped, Failed> {
     let parser = if openmetrics {
         Parser::openmetrics(body)
     } else {
@@ -198,53 +247,73 @@ pub fn process(
     cache.scrape = cache.scrape.wrapping_add(1);
     let scrape = cache.scrape;
     let mut seen = 0usize;
+    let mut over_limit = false;
+    let counts = &mut out.counts;
+    let samples = &mut out.samples;
     let result = (|| {
         for entry in parser {
             let s = match entry.map_err(ScrapeError::Parse)? {
                 Entry::Sample(s) => s,
                 _ => continue,
             };
-            out.scraped += 1;
+            counts.scraped += 1;
             let key = cache.key(s.series);
-            let labels = match cache.entries.binary_search_by_key(&key, |e| e.key) {
+            let mut new = false;
+            let series = match cache.entries.binary_search_by_key(&key, |e| e.key) {
                 Ok(i) => {
                     let e = &mut cache.entries[i];
                     if e.seen != scrape {
                         e.seen = scrape;
                         seen += 1;
                     }
-                    e.labels.clone()
+                    (e.id != DROPPED).then_some(SeriesRef::Known(SeriesId(e.id)))
                 }
                 Err(_) => match cache.fresh.get(&key) {
-                    Some(l) => l.clone(),
+                    Some(l) => l.clone().map(SeriesRef::New),
                     None => {
                         let l = build_labels(s.name, &s.labels, target_labels, rules)?;
                         cache.fresh.insert(key, l.clone());
-                        l
+                        new = true;
+                        l.map(SeriesRef::New)
                     }
                 },
             };
-            let Some(labels) = labels else { continue };
-            if rules.limits.sample_limit > 0
-                && out.samples.len() as u64 >= rules.limits.sample_limit
-            {
-                return Err(ScrapeError::SampleLimit);
+            let Some(series) = series else { continue };
+            counts.post_relabel += 1;
+            if over_limit {
+                continue;
+            }
+            if rules.limits.sample_limit > 0 && samples.len() as u64 >= rules.limits.sample_limit {
+                // Parse on to count every sample, as Prometheus does; nothing will be stored.
+                over_limit = true;
+                samples.clear();
+                continue;
+            }
+            if new {
+                counts.series_added += 1;
             }
             let ts = if rules.honor_timestamps {
                 s.timestamp
             } else {
                 None
             };
-            out.samples.push((labels, ts, s.value));
+            samples.push((series, ts, s.value));
+        }
+        if over_limit {
+            return Err(ScrapeError::SampleLimit);
         }
         Ok(())
     })();
-    if result.is_err() {
-        // A failed scrape keeps the cache as it was: the target usually recovers as it was.
+    if let Err(error) = result {
+        // Nothing of a failed scrape is stored, so its new series have no ids to keep; the
+        // cache stays as it was (the target usually recovers as it was).
         cache.fresh.clear();
-        return result.map(|()| out);
+        return Err(Failed {
+            error,
+            counts: out.counts,
+        });
     }
-    cache.finish(seen == cache.entries.len());
+    cache.seen_all = seen == cache.entries.len();
     Ok(out)
 }
 
@@ -329,7 +398,14 @@ mod tests {
     const TARGET: &[(&str, &str)] = &[("instance", "h:1"), ("job", "node")];
 
     fn run(body: &str, rules: &SampleRules) -> Result<Scraped, ScrapeError> {
-        process(body, false, TARGET, rules, &mut SeriesCache::default())
+        process(body, false, TARGET, rules, &mut SeriesCache::default()).map_err(|f| f.error)
+    }
+
+    fn new(r: &SeriesRef) -> &Labels {
+        match r {
+            SeriesRef::New(l) => l,
+            SeriesRef::Known(id) => panic!("{id:?} is not new"),
+        }
     }
 
     fn honor() -> SampleRules {
@@ -342,7 +418,7 @@ mod tests {
     #[test]
     fn target_labels_win_and_exposed_ones_become_exported() {
         let s = run("up{job=\"x\",exported_job=\"y\"} 1\n", &honor()).unwrap();
-        let l = &s.samples[0].0;
+        let l = new(&s.samples[0].0);
         assert_eq!(l.get("job"), Some("node"));
         assert_eq!(l.get("exported_job"), Some("y"));
         assert_eq!(l.get("exported_exported_job"), Some("x"));
@@ -351,8 +427,8 @@ mod tests {
             ..honor()
         };
         let s = run("up{job=\"x\"} 1\n", &rules).unwrap();
-        assert_eq!(s.samples[0].0.get("job"), Some("x"));
-        assert_eq!(s.samples[0].0.get("instance"), Some("h:1"));
+        assert_eq!(new(&s.samples[0].0).get("job"), Some("x"));
+        assert_eq!(new(&s.samples[0].0).get("instance"), Some("h:1"));
     }
 
     #[test]
@@ -388,14 +464,53 @@ mod tests {
         )
         .unwrap();
         let s = run("go_a 1\ngo_b 1\nkeep 1\n", &rules).unwrap();
-        assert_eq!((s.scraped, s.samples.len()), (3, 1));
+        assert_eq!((s.counts.scraped, s.samples.len()), (3, 1));
+    }
+
+    #[test]
+    fn a_failed_scrape_keeps_what_it_counted_as_prometheus_reports_it() {
+        let counts = |body: &str, rules: &SampleRules| {
+            process(body, false, TARGET, rules, &mut SeriesCache::default())
+                .unwrap_err()
+                .counts
+        };
+        let c = |scraped, post_relabel, series_added| Counts {
+            scraped,
+            post_relabel,
+            series_added,
+        };
+        // A parse error: what was parsed before it.
+        assert_eq!(counts("a 1\nb 2\nc{ 3\nd 4\n", &honor()), c(2, 2, 2));
+        // sample_limit: every sample is counted, series only while under the limit.
+        let mut rules = honor();
+        rules.limits.sample_limit = 2;
+        rules.metric_relabel = serde_yaml_ng::from_str(
+            "- source_labels: [__name__]\n  regex: 'go_.*'\n  action: drop\n",
+        )
+        .unwrap();
+        assert_eq!(counts("a 1\ngo_x 1\nb 2\nc 3\nd 4\n", &rules), c(5, 4, 2));
+        // A label limit: the offending sample is counted as scraped, not as kept.
+        let rules = SampleRules {
+            limits: Limits {
+                label_value_length_limit: 4,
+                ..Limits::default()
+            },
+            ..honor()
+        };
+        assert_eq!(
+            counts("a 1\nb 2\nc{x=\"longer\"} 3\nd 4\n", &rules),
+            c(3, 2, 2)
+        );
     }
 
     #[test]
     fn timestamps_honored_or_not_and_cache_reused() {
         let mut cache = SeriesCache::default();
-        let s = process("a 1 1000\n", false, TARGET, &honor(), &mut cache).unwrap();
+        let s = process("a 1 1000\nb 1\n", false, TARGET, &honor(), &mut cache).unwrap();
         assert_eq!(s.samples[0].1, Some(1000));
+        assert!(matches!(s.samples[0].0, SeriesRef::New(_)));
+        let mut ids = 7..;
+        cache.commit(|_| SeriesId(ids.next().unwrap()));
         let s = process(
             "a 2 1000\n",
             false,
@@ -405,6 +520,21 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.samples[0].1, None);
+        assert!(matches!(s.samples[0].0, SeriesRef::Known(SeriesId(7 | 8))));
+        assert_eq!(s.counts.series_added, 0);
+        // `b` was not seen: forgotten at the commit.
+        cache.commit(|_| unreachable!());
         assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn a_failed_scrape_leaves_the_cache_as_it_was() {
+        let mut cache = SeriesCache::default();
+        process("a 1\n", false, TARGET, &honor(), &mut cache).unwrap();
+        cache.commit(|_| SeriesId(1));
+        assert!(process("b 1\nc{ 2\n", false, TARGET, &honor(), &mut cache).is_err());
+        let s = process("a 1\nb 1\n", false, TARGET, &honor(), &mut cache).unwrap();
+        assert_eq!(s.samples[0].0, SeriesRef::Known(SeriesId(1)));
+        assert_eq!(s.counts.series_added, 1);
     }
 }
