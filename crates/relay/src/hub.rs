@@ -13,6 +13,7 @@ use std::time::Duration;
 use lookout_tsdb::{SeriesId, Store};
 use tokio::sync::broadcast;
 
+use crate::metadata::MetadataStore;
 use crate::scrape::TargetState;
 
 /// Samples one scrape stored, in the store's series ids.
@@ -62,6 +63,7 @@ pub struct Hub {
     dropped: Mutex<std::collections::BTreeMap<String, Vec<Vec<(String, String)>>>>,
     live: broadcast::Sender<Arc<ScrapeBatch>>,
     feed: Mutex<Feed>,
+    metadata: Mutex<MetadataStore>,
     /// This run of the relay: sequence numbers from another run mean nothing here.
     pub epoch: u64,
     /// Bumped when a target's health or error changes, so connections send `Targets`.
@@ -95,6 +97,7 @@ impl Hub {
             dropped: Mutex::new(Default::default()),
             live,
             feed: Mutex::new(Feed::default()),
+            metadata: Mutex::new(MetadataStore::default()),
             epoch,
             targets_version: AtomicU64::new(0),
             retention,
@@ -185,11 +188,24 @@ impl Hub {
         }
     }
 
-    /// Forgets a target that is no longer scraped.
+    /// Forgets a target that is no longer scraped, and its metric metadata.
     pub fn remove_target(&self, key: u64) {
         let mut t = self.targets.lock().unwrap_or_else(|e| e.into_inner());
         t.retain(|t| t.key != key);
         self.targets_version.fetch_add(1, Ordering::Relaxed);
+        drop(t);
+        self.metadata().remove(key);
+    }
+
+    /// Metric metadata (HELP/TYPE/UNIT) of every scraped target. Hold it briefly.
+    pub fn metadata(&self) -> MutexGuard<'_, MetadataStore> {
+        self.metadata.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Replaces a target's metric metadata with what its last scrape exposed.
+    pub fn set_metadata(&self, target: u64, families: Vec<lookout_wire::MetricMetadata>) {
+        let mut m = self.metadata();
+        m.set(target, Arc::new(families));
     }
 
     /// Targets relabeling dropped, by scrape pool.

@@ -17,6 +17,7 @@ pub mod demo;
 pub mod discovery;
 mod http;
 mod hub;
+pub mod metadata;
 pub mod relabel;
 pub mod scrape;
 pub mod stream;

@@ -8,9 +8,9 @@ use crate::components::theme_toggle::apply_stored_theme;
 use crate::components::time_picker::parse_from;
 use crate::components::{
     QueryBar, Shortcuts, StatPanel, StatusBar, TargetsPanel, ThemeToggle, TimePicker,
-    TimeSeriesPanel,
+    TimeSeriesPanel, TokenSetting,
 };
-use crate::connection::{ConnState, Connection, Handlers, default_relay_url};
+use crate::connection::{ConnState, Connection, Handlers, default_relay_url, page_token};
 use crate::dashboard::{self, Dashboard, PanelKind};
 use crate::data::PageData;
 use crate::query::PanelQuery;
@@ -105,8 +105,9 @@ pub fn App() -> impl IntoView {
             .unwrap_or(DEFAULT_RANGE_MS),
     );
 
-    let connection = Connection::open(
+    let connection = Connection::open_with_token(
         relay_url(),
+        page_token(),
         subscriptions(&dash),
         Handlers {
             on_frame: Box::new(move |frame| {
@@ -126,8 +127,9 @@ pub fn App() -> impl IntoView {
             }),
         },
     );
-    // The connection lives as long as the app.
-    StoredValue::new_local(connection);
+    // The connection lives as long as the app; components ask the relay through it
+    // (`connection::use_connection`).
+    provide_context(StoredValue::new_local(connection));
 
     // A drag on any chart zooms every panel to that range and pauses live following.
     let zoom = RwSignal::new(None::<(i64, i64)>);
@@ -178,6 +180,7 @@ pub fn App() -> impl IntoView {
             </Show>
             <ThemeToggle />
             <StatusBar state=state newest=newest samples=samples />
+            <TokenSetting state=state />
         </header>
         <main class="grid">{panels}</main>
         <Shortcuts range_ms=range_ms zoom=zoom />

@@ -324,9 +324,9 @@ impl ScrapeLoop {
             )
         });
         let duration = started.elapsed().as_secs_f64();
-        let (scraped, samples, error) = match result {
-            Ok(s) => (s.scraped, s.samples, None),
-            Err(e) => (0, Vec::new(), Some(e)),
+        let (scraped, samples, metadata, error) = match result {
+            Ok(s) => (s.scraped, s.samples, Some(s.metadata), None),
+            Err(e) => (0, Vec::new(), None, Some(e)),
         };
         let up = error.is_none();
         let post_relabel = samples.len();
@@ -408,6 +408,10 @@ impl ScrapeLoop {
         state.last_scrape = start_ms;
         state.last_scrape_duration = duration;
         self.hub.update_target(state);
+        // Before the batch: pages learn a new series together with its family's metadata.
+        if let Some(m) = metadata {
+            self.hub.set_metadata(self.target.key, m);
+        }
         self.hub.publish(batch);
     }
 

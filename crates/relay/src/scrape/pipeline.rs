@@ -179,6 +179,8 @@ pub struct Scraped {
     pub samples: Vec<(Labels, Option<i64>, f64)>,
     /// Samples in the body (`scrape_samples_scraped`).
     pub scraped: usize,
+    /// HELP/TYPE/UNIT of the body's metric families.
+    pub metadata: Vec<lookout_wire::MetricMetadata>,
 }
 
 /// Turns a body into samples.
@@ -198,11 +200,15 @@ pub fn process(
     cache.scrape = cache.scrape.wrapping_add(1);
     let scrape = cache.scrape;
     let mut seen = 0usize;
+    let mut metadata = crate::metadata::MetadataCollector::default();
     let result = (|| {
         for entry in parser {
             let s = match entry.map_err(ScrapeError::Parse)? {
                 Entry::Sample(s) => s,
-                _ => continue,
+                other => {
+                    metadata.note(&other);
+                    continue;
+                }
             };
             out.scraped += 1;
             let key = cache.key(s.series);
@@ -245,6 +251,7 @@ pub fn process(
         return result.map(|()| out);
     }
     cache.finish(seen == cache.entries.len());
+    out.metadata = metadata.finish();
     Ok(out)
 }
 

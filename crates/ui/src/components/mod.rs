@@ -9,6 +9,7 @@ pub mod table_view;
 pub mod targets;
 pub mod theme_toggle;
 pub mod time_picker;
+pub mod token_setting;
 
 pub use panel::TimeSeriesPanel;
 pub use query_bar::QueryBar;
@@ -18,3 +19,4 @@ pub use status::StatusBar;
 pub use targets::TargetsPanel;
 pub use theme_toggle::ThemeToggle;
 pub use time_picker::TimePicker;
+pub use token_setting::TokenSetting;
