@@ -22,6 +22,9 @@ pub struct ScrapeBatch {
     pub samples: Vec<(SeriesId, i64, f64)>,
     /// Position in the live feed, set by [`Hub::publish`].
     pub seq: u64,
+    /// When [`Hub::publish`] numbered it: the end of its scrape (fetched, parsed, stored), from
+    /// which the benchmark measures scrape-to-page latency.
+    pub published: Option<std::time::Instant>,
 }
 
 /// The numbered live feed and its replay buffer.
@@ -151,6 +154,7 @@ impl Hub {
         let mut feed = self.feed();
         feed.last_seq += 1;
         batch.seq = feed.last_seq;
+        batch.published = Some(std::time::Instant::now());
         let batch = Arc::new(batch);
         feed.replay_samples += batch.samples.len();
         feed.replay.push_back(batch.clone());

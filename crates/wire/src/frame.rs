@@ -11,6 +11,9 @@ use crate::request::{
 use crate::{DecodeError, DecodeErrorKind, MAX_FRAME_BYTES, PROTOCOL_VERSION};
 
 const MAGIC: [u8; 2] = *b"LK";
+/// In a history frame, in place of a chunk's encoding: the chunk is a value column of one of
+/// the frame's timestamp columns. (No `lookout_tsdb` encoding is 0.)
+const VALUES: u8 = 0;
 
 /// One label matcher as it travels: plain data, compiled by the receiver.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,7 +97,8 @@ pub struct HistoryChunk {
 /// A chunk's bytes as stored, never re-encoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChunkData {
-    /// A self-contained chunk: `lookout_tsdb::chunk::Encoding` as its byte, then its bytes.
+    /// A self-contained chunk: `lookout_tsdb::chunk::Encoding` as its byte (never 0), then its
+    /// bytes.
     Whole { encoding: u8, bytes: Vec<u8> },
     /// The value column of a columnar chunk whose timestamps are the frame's `columns[column]`,
     /// shared by every series scraped together with this one (sent once per frame, not once
@@ -296,17 +300,21 @@ impl Frame {
                     w.uvarint(u64::from(c.samples));
                     w.bytes(&c.bytes);
                 }
+                // Per chunk: the series as a zig-zag delta from the previous chunk's (chunks go
+                // by series, so mostly 0 or 1: one byte), then one byte that is either
+                // `VALUES` (a column index follows) or the whole chunk's encoding.
                 w.uvarint(chunks.len() as u64);
+                let mut prev = 0i64;
                 for c in chunks {
-                    w.uvarint(u64::from(c.series));
+                    w.varint(i64::from(c.series) - prev);
+                    prev = i64::from(c.series);
                     match &c.data {
                         ChunkData::Whole { encoding, bytes } => {
-                            w.u8(0);
                             w.u8(*encoding);
                             w.bytes(bytes);
                         }
                         ChunkData::Values { column, bytes } => {
-                            w.u8(1);
+                            w.u8(VALUES);
                             w.uvarint(u64::from(*column));
                             w.bytes(bytes);
                         }
@@ -456,14 +464,15 @@ impl Frame {
                 }
                 let n = r.count(3)?;
                 let mut chunks = Vec::with_capacity(n);
+                let mut prev = 0i64;
                 for _ in 0..n {
-                    let series = r.u32()?;
+                    let series = prev
+                        .checked_add(r.varint()?)
+                        .and_then(|s| u32::try_from(s).ok())
+                        .ok_or_else(|| r.err(DecodeErrorKind::BadBlock("series out of range")))?;
+                    prev = i64::from(series);
                     let data = match r.u8()? {
-                        0 => ChunkData::Whole {
-                            encoding: r.u8()?,
-                            bytes: r.byte_string()?.to_vec(),
-                        },
-                        1 => {
+                        VALUES => {
                             let column = r.u32()?;
                             if column as usize >= columns.len() {
                                 return Err(r.err(DecodeErrorKind::BadBlock(
@@ -475,7 +484,10 @@ impl Frame {
                                 bytes: r.byte_string()?.to_vec(),
                             }
                         }
-                        c => return Err(r.err(DecodeErrorKind::UnknownTag("chunk form", c))),
+                        encoding => ChunkData::Whole {
+                            encoding,
+                            bytes: r.byte_string()?.to_vec(),
+                        },
                     };
                     chunks.push(HistoryChunk { series, data });
                 }

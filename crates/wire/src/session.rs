@@ -258,13 +258,25 @@ impl Session {
                 let Some(s) = self.subs.get_mut(&sub) else {
                     return Ok(None);
                 };
-                let batch = decode_history(&columns, &chunks).map_err(|(series, reason)| {
-                    SessionError::BadChunk {
-                        sub,
-                        series,
-                        reason,
+                let (batch, primes) =
+                    decode_history(&columns, &chunks).map_err(|(series, reason)| {
+                        SessionError::BadChunk {
+                            sub,
+                            series,
+                            reason,
+                        }
+                    })?;
+                // Live blocks continue from each series' last history samples, as the relay's.
+                for (r, (prev, last)) in primes {
+                    if !s.decoder.prime(r, prev, last) {
+                        return Err(SessionError::Decode(DecodeError {
+                            offset: 0,
+                            kind: crate::DecodeErrorKind::BadBlock(
+                                "more series than a subscription may hold",
+                            ),
+                        }));
                     }
-                })?;
+                }
                 s.last_seq = Some(s.last_seq.map_or(seq, |l| l.max(seq)));
                 Event::Samples { sub, batch }
             }
@@ -291,17 +303,22 @@ impl Session {
     }
 }
 
+/// The last two samples of the last chunk of each series in a history frame.
+type Primes = BTreeMap<u32, (Option<(i64, f64)>, (i64, f64))>;
+
 /// A history frame's samples; a shared timestamp column is decoded once for all its chunks.
 fn decode_history(
     columns: &[TimeColumn],
     chunks: &[HistoryChunk],
-) -> Result<SampleBatch, (u32, String)> {
+) -> Result<(SampleBatch, Primes), (u32, String)> {
+    let mut primes = Primes::new();
     use lookout_tsdb::chunk::col;
     let mut batch = SampleBatch::default();
     let mut decoded: Vec<Option<Vec<i64>>> = vec![None; columns.len()];
     let mut values = Vec::new();
     for c in chunks {
         let fail = |reason: String| (c.series, reason);
+        let from = batch.len();
         match &c.data {
             ChunkData::Whole { encoding, bytes } => {
                 decode_chunk(bytes, *encoding, c.series, &mut batch).map_err(fail)?
@@ -328,8 +345,14 @@ fn decode_history(
                 }
             }
         }
+        let n = batch.len();
+        if n > from {
+            let at = |i: usize| (batch.timestamps[i], batch.values[i]);
+            let prev = (n - from >= 2).then(|| at(n - 2));
+            primes.insert(c.series, (prev, at(n - 1)));
+        }
     }
-    Ok(batch)
+    Ok((batch, primes))
 }
 
 fn decode_chunk(bytes: &[u8], enc: u8, series: u32, out: &mut SampleBatch) -> Result<(), String> {
@@ -530,5 +553,44 @@ mod tests {
             matches!(err, SessionError::BadChunk { series: 7, .. }),
             "{err}"
         );
+    }
+
+    #[test]
+    fn live_blocks_continue_from_the_last_history_sample_on_both_sides() {
+        let mut s = Session::new(None);
+        let sub = s.subscribe(Vec::new(), 0);
+        s.connect_frames();
+        let old: Vec<(i64, f64)> = (0..10).map(|i| (i * 1000, 1e6 + i as f64)).collect();
+        let chunk = lookout_tsdb::chunk::encode_xor(&old).unwrap().into_bytes();
+        s.apply(Frame::History {
+            sub,
+            seq: 4,
+            columns: Vec::new(),
+            chunks: vec![HistoryChunk {
+                series: 3,
+                data: ChunkData::Whole {
+                    encoding: 1,
+                    bytes: chunk,
+                },
+            }],
+        })
+        .unwrap();
+        // The relay primed its encoder with the same last sample: the next value is one step.
+        let mut enc = BlockEncoder::default();
+        enc.prime(3, Some((8000, 1e6 + 8.0)), (9000, 1e6 + 9.0));
+        let mut b = SampleBatch::default();
+        b.push(3, 10_000, 1e6 + 10.0);
+        let block = enc.encode(&b);
+        let unprimed = BlockEncoder::default().encode(&b);
+        assert!(block.len() < unprimed.len(), "{block:?} vs {unprimed:?}");
+        let ev = s
+            .apply(Frame::Samples {
+                sub,
+                seq: 5,
+                prev: 4,
+                block,
+            })
+            .unwrap();
+        assert_eq!(ev, Some(Event::Samples { sub, batch: b }));
     }
 }
