@@ -93,6 +93,7 @@ fn subscriptions(d: &Dashboard) -> Vec<Vec<MatcherSpec>> {
 #[component]
 pub fn App() -> impl IntoView {
     let data = StoredValue::new_local(PageData::default());
+    expose_dump(data);
     let (version, set_version) = signal(0u64);
     let (state, set_state) = signal(ConnState::Connecting);
     let (now, set_now) = signal(js_sys::Date::now() as i64);
@@ -185,4 +186,21 @@ pub fn App() -> impl IntoView {
         <main class="grid">{panels}</main>
         <Shortcuts range_ms=range_ms zoom=zoom />
     }
+}
+
+/// `window.lookoutDump(name)`: the page's samples of one metric as text ([`PageData::dump`]),
+/// read-only, for end-to-end tests and the developer console.
+fn expose_dump(data: StoredValue<PageData, LocalStorage>) {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+    let dump = Closure::<dyn Fn(String) -> String>::new(move |name: String| {
+        data.try_with_value(|d| d.dump(&name)).unwrap_or_default()
+    });
+    let _ = js_sys::Reflect::set(
+        &window(),
+        &"lookoutDump".into(),
+        dump.as_ref().unchecked_ref(),
+    );
+    // The page lives as long as the window: so does the function.
+    dump.forget();
 }

@@ -107,6 +107,26 @@ impl PageData {
         lookout_wire::family_candidates(metric_name).find_map(|f| self.metadata.get(f))
     }
 
+    /// Every stored sample of the series named `metric_name`, one `labels timestamp value` line
+    /// each (the format of `lookout tail`): what end-to-end tests compare with the relay's
+    /// window, and a way to look at the page's data from the developer console.
+    pub fn dump(&self, metric_name: &str) -> String {
+        use std::fmt::Write as _;
+        let Ok(m) = Matcher::new(MatchOp::Equal, "__name__", metric_name) else {
+            return String::new();
+        };
+        let mut out = String::new();
+        for id in self.store.select(&[m]) {
+            let Some(labels) = self.store.labels(id) else {
+                continue;
+            };
+            for (t, v) in self.store.samples(id, i64::MIN, i64::MAX) {
+                let _ = writeln!(out, "{labels} {t} {v}");
+            }
+        }
+        out
+    }
+
     /// The store, for the query engine.
     pub fn store(&self) -> &Store {
         &self.store
