@@ -128,6 +128,7 @@ pub fn App() -> impl IntoView {
             }),
         },
     );
+    crate::connection::watch_fragment_token();
     // The connection lives as long as the app; components ask the relay through it
     // (`connection::use_connection`).
     provide_context(StoredValue::new_local(connection));

@@ -390,6 +390,26 @@ pub fn page_token() -> Option<String> {
     saved_token()
 }
 
+/// Watches for a `#token=` fragment added while the page is open (pasting a link into the
+/// address bar of an open page does not reload it): the token is taken as on load, and the page
+/// reloads so the new connection presents it.
+pub fn watch_fragment_token() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let on_hash = Closure::<dyn FnMut()>::new(move || {
+        if let Some(t) = take_fragment_token() {
+            save_token(Some(&t));
+            if let Some(w) = web_sys::window() {
+                let _ = w.location().reload();
+            }
+        }
+    });
+    let _ = window.add_event_listener_with_callback("hashchange", on_hash.as_ref().unchecked_ref());
+    // Lives as long as the page.
+    on_hash.forget();
+}
+
 /// The token saved in this browser, if any.
 pub fn saved_token() -> Option<String> {
     local_storage()?
