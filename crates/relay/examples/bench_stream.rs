@@ -415,12 +415,26 @@ fn scale_phase(
         ];
         held.push(client_rt.spawn(hold(url.clone(), m, stop.clone())));
     }
-    std::thread::sleep(Duration::from_secs(3));
-    let open = relay
-        .hub()
-        .metrics
-        .connections
-        .load(std::sync::atomic::Ordering::Relaxed);
+    // Wait until every page is connected and has its history (up to a minute), then one full
+    // round of scrapes more, so what follows measures the steady state, not the subscribe storm.
+    let connected = || {
+        relay
+            .hub()
+            .metrics
+            .connections
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let t0 = Instant::now();
+    while (connected() as usize) < a.connections && t0.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    eprintln!(
+        "{} connections open after {:.1} s",
+        connected(),
+        t0.elapsed().as_secs_f64()
+    );
+    std::thread::sleep(interval);
+    let open = connected();
 
     let cpu_before = thread_cpu_seconds("lk-relay");
     let wall = Instant::now();
