@@ -12,7 +12,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
-use lookout_wire::{Event, Frame, MatcherSpec, Session};
+use lookout_wire::{Event, Frame, MatcherSpec, MetricMetadata, Reply, Request, Session};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -57,6 +57,10 @@ pub struct Client {
     pub targets: Vec<(String, bool)>,
     /// (ms between a sample's timestamp and its arrival) of live samples.
     pub arrival_lag_ms: Vec<i64>,
+    /// Metric metadata that came with series definitions, by family.
+    pub metadata: BTreeMap<String, MetricMetadata>,
+    /// Replies to requests, by request id.
+    pub replies: BTreeMap<u32, Reply>,
     refs: HashMap<(u32, u32), String>,
     ws: Option<Socket>,
 }
@@ -83,6 +87,24 @@ impl Client {
         }
         self.ws = Some(ws);
         Ok(())
+    }
+
+    /// Asks the relay something and reads (keeping whatever else arrives) until the answer.
+    pub async fn request(&mut self, request: Request) -> anyhow::Result<Reply> {
+        let (id, frame) = self.session.request(request);
+        let Some(ws) = self.ws.as_mut() else {
+            anyhow::bail!("not connected")
+        };
+        ws.send(Message::Binary(frame.encode().into())).await?;
+        if let Some(end) = self
+            .run_until(Duration::from_secs(10), |c| c.replies.contains_key(&id))
+            .await?
+        {
+            anyhow::bail!("the connection ended before the reply: {end:?}");
+        }
+        self.replies
+            .remove(&id)
+            .ok_or_else(|| anyhow::anyhow!("no reply to request {id}"))
     }
 
     /// Forgets the connection without a close (a dropped network, from this side).
@@ -134,10 +156,20 @@ impl Client {
                 Some(Event::Welcome { .. }) => self.welcomes += 1,
                 Some(Event::Refused(r)) => self.refusals.push(r),
                 Some(Event::Resync { reason, .. }) => self.resyncs.push(reason),
-                Some(Event::Series { sub, defs }) => {
+                Some(Event::Series {
+                    sub,
+                    defs,
+                    metadata,
+                }) => {
                     for d in defs {
                         self.refs.insert((sub, d.series), d.labels.to_string());
                     }
+                    for m in metadata {
+                        self.metadata.insert(m.metric.clone(), m);
+                    }
+                }
+                Some(Event::Reply { id, reply }) => {
+                    self.replies.insert(id, reply);
                 }
                 Some(Event::Samples { sub, batch }) => {
                     let now = now_ms();
@@ -156,7 +188,10 @@ impl Client {
                     }
                 }
                 Some(Event::Targets(t)) => {
-                    self.targets = t.into_iter().map(|t| (t.instance, t.up)).collect();
+                    self.targets = t
+                        .iter()
+                        .map(|t| (t.instance().to_owned(), t.up()))
+                        .collect();
                 }
                 Some(_) | None => {}
             }

@@ -7,11 +7,16 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use lookout_relay::stream::StreamSettings;
 use lookout_relay::{Relay, RelayConfig, ScrapeTarget};
-use lookout_tests::client::{Client, CountingTarget, Ended, WideTarget, open, open_small_buffer};
+use lookout_tests::client::{
+    Client, CountingTarget, Ended, WideTarget, now_ms, open, open_small_buffer,
+};
 use lookout_tests::eventually;
 use lookout_tests::target::TestTarget;
 use lookout_tsdb::{MatchOp, Matcher};
-use lookout_wire::{Frame, MatcherSpec, PROTOCOL_VERSION};
+use lookout_wire::{
+    Frame, Health, MatcherSpec, MetricType, PROTOCOL_VERSION, Reply, ReplyErrorKind, Request,
+    TimeRange,
+};
 use tokio_tungstenite::tungstenite::Message;
 
 async fn relay_with(
@@ -121,7 +126,163 @@ async fn a_page_speaking_another_version_is_refused_with_a_reason() -> anyhow::R
             other => anyhow::bail!("expected a refusal, got {other:?}"),
         }
     };
-    assert!(reason.contains("protocol version"), "{reason}");
+    assert!(reason.contains("protocol"), "{reason}");
+    assert!(reason.contains("upgrade the relay"), "{reason}");
+
+    // A page of protocol 2 (the version before requests) gets a refusal in its own version,
+    // so it can show why instead of failing to decode the relay's frames.
+    let mut ws = open(&url(&relay), None).await?;
+    ws.send(Message::Binary(vec![b'L', b'K', 2, 1, 2, 0].into()))
+        .await?;
+    let bytes = loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next()).await? {
+            Some(Ok(Message::Binary(b))) => break b,
+            Some(Ok(_)) => {}
+            other => anyhow::bail!("expected a refusal, got {other:?}"),
+        }
+    };
+    assert_eq!(&bytes[..4], &[b'L', b'K', 2, 17], "a v2 Refused frame");
+    let Frame::Refused { reason } = Frame::decode(&bytes)? else {
+        anyhow::bail!("not a refusal")
+    };
+    assert!(reason.contains("reload the page"), "{reason}");
+    relay.shutdown();
+    Ok(())
+}
+
+#[tokio::test]
+async fn requests_are_answered_with_their_id_and_bad_ones_with_typed_errors() -> anyhow::Result<()>
+{
+    let target = TestTarget::start(5.0).await?;
+    let relay = relay_for(&target).await?;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let mut c = Client::new(None);
+    c.subscribe(name_is("e2e_counter_total"), 0);
+    c.connect(&url(&relay)).await?;
+    c.run_until(Duration::from_secs(10), |c| {
+        !c.series("e2e_counter_total").is_empty()
+    })
+    .await?;
+    // Series definitions bring their family's HELP and TYPE.
+    let m = c
+        .metadata
+        .get("e2e_counter_total")
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no metadata with the series: {:?}", c.metadata))?;
+    assert_eq!(m.kind, MetricType::Counter);
+    assert_eq!(m.help, "A counter the test sets.");
+
+    let names = c
+        .request(Request::LabelNames {
+            matchers: Vec::new(),
+            range: None,
+        })
+        .await?;
+    let Reply::LabelNames(names) = names else {
+        anyhow::bail!("{names:?}")
+    };
+    for n in ["__name__", "instance", "job"] {
+        assert!(names.iter().any(|x| x == n), "{n} missing from {names:?}");
+    }
+    let values = c
+        .request(Request::LabelValues {
+            name: "__name__".into(),
+            matchers: vec![MatcherSpec::new("job", MatchOp::Equal, "e2e")],
+            range: Some(TimeRange {
+                start: now_ms() - 60_000,
+                end: now_ms(),
+            }),
+        })
+        .await?;
+    let Reply::LabelValues(values) = values else {
+        anyhow::bail!("{values:?}")
+    };
+    assert!(
+        values.contains(&"e2e_counter_total".to_owned()),
+        "{values:?}"
+    );
+    assert!(values.contains(&"up".to_owned()), "{values:?}");
+    // A range before any scrape selects nothing.
+    let empty = c
+        .request(Request::LabelValues {
+            name: "__name__".into(),
+            matchers: Vec::new(),
+            range: Some(TimeRange {
+                start: 0,
+                end: 1000,
+            }),
+        })
+        .await?;
+    assert_eq!(empty, Reply::LabelValues(Vec::new()));
+    let series = c
+        .request(Request::Series {
+            matchers: vec![
+                MatcherSpec::new("__name__", MatchOp::Equal, "up"),
+                MatcherSpec::new("job", MatchOp::Equal, "e2e"),
+            ],
+            range: None,
+        })
+        .await?;
+    let Reply::Series(series) = series else {
+        anyhow::bail!("{series:?}")
+    };
+    assert_eq!(series.len(), 1);
+    assert_eq!(series[0].get("job"), Some("e2e"));
+    let meta = c
+        .request(Request::Metadata {
+            metric: Some("e2e_counter_total".into()),
+        })
+        .await?;
+    assert_eq!(meta, Reply::Metadata(vec![m.clone()]));
+    let targets = c.request(Request::Targets).await?;
+    let Reply::Targets(targets) = targets else {
+        anyhow::bail!("{targets:?}")
+    };
+    let t = targets
+        .iter()
+        .find(|t| t.job() == "e2e")
+        .ok_or_else(|| anyhow::anyhow!("no e2e target in {targets:?}"))?;
+    assert_eq!(t.health, Health::Up);
+    assert_eq!(t.instance(), target.addr.to_string());
+    assert!(t.scrape_url.ends_with("/metrics") && t.last_scrape > 0);
+
+    // Bad requests get typed errors, and the connection stays open and streaming.
+    for bad in [
+        Request::Series {
+            matchers: Vec::new(),
+            range: None,
+        },
+        Request::Series {
+            matchers: vec![MatcherSpec::new("job", MatchOp::RegexMatch, ".*")],
+            range: None,
+        },
+        Request::LabelValues {
+            name: "job".into(),
+            matchers: vec![MatcherSpec::new("job", MatchOp::RegexMatch, "(")],
+            range: None,
+        },
+        Request::LabelNames {
+            matchers: Vec::new(),
+            range: Some(TimeRange { start: 10, end: 0 }),
+        },
+    ] {
+        let r = c.request(bad.clone()).await?;
+        assert!(
+            matches!(
+                r,
+                Reply::Error {
+                    kind: ReplyErrorKind::BadRequest,
+                    ..
+                }
+            ),
+            "{bad:?} -> {r:?}"
+        );
+    }
+    let before = c.series("e2e_counter_total").len();
+    c.run_until(Duration::from_secs(10), |c| {
+        c.series("e2e_counter_total").len() > before
+    })
+    .await?;
     relay.shutdown();
     Ok(())
 }
@@ -399,6 +560,35 @@ async fn fifty_pages_that_never_read_are_closed_while_a_normal_page_keeps_pace()
     assert!(p99 < 1000, "p99 scrape-to-page {p99} ms");
     assert_eq!(page.conflicts, 0);
     drop(stuck);
+    relay.shutdown();
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_page_that_only_reads_stays_connected_through_the_idle_timeout() -> anyhow::Result<()> {
+    // The page never sends a frame after subscribing, but answers pings: that is being there.
+    let target = TestTarget::start(1.0).await?;
+    let relay = relay_with(
+        vec![ScrapeTarget::new("e2e", target.url())],
+        200,
+        StreamSettings {
+            ping_interval: Duration::from_millis(200),
+            idle_timeout: Duration::from_secs(1),
+            ..StreamSettings::default()
+        },
+    )
+    .await?;
+    let mut c = Client::new(None);
+    c.subscribe(name_is("e2e_counter_total"), 0);
+    c.connect(&url(&relay)).await?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(4);
+    let end = c
+        .run_until(Duration::from_secs(10), |_| {
+            std::time::Instant::now() > deadline
+        })
+        .await?;
+    assert_eq!(end, None, "closed although it answered every ping");
+    assert!(c.series("e2e_counter_total").len() >= 10);
     relay.shutdown();
     Ok(())
 }

@@ -343,33 +343,45 @@ async fn metrics(State(svc): State<Arc<Service>>) -> impl IntoResponse {
 
 /// Starts every demo service on a free loopback port; returns the targets to scrape.
 pub async fn start_fleet() -> anyhow::Result<(Vec<ScrapeTarget>, Vec<JoinHandle<()>>)> {
+    start_fleet_scaled(1).await
+}
+
+/// Starts `replicas` instances of every demo service (about 220 series per replica), each on
+/// its own loopback port: the fleet the streaming benchmark scales to 10k series. Replicas
+/// "started" at different times, so their counters differ.
+pub async fn start_fleet_scaled(
+    replicas: usize,
+) -> anyhow::Result<(Vec<ScrapeTarget>, Vec<JoinHandle<()>>)> {
     let now = now_ms();
     let mut targets = Vec::new();
     let mut tasks = Vec::new();
-    for (index, spec) in FLEET.iter().enumerate() {
-        let svc = Arc::new(Service {
-            index,
-            spec,
-            state: Mutex::new(ServiceState {
-                // Services "started" a while ago, so counters do not begin at zero.
-                last_ms: now - 3_600_000,
-                start_ms: now - 3_600_000,
-                cpu: 0.0,
-                routes: spec.routes.iter().map(|_| RouteState::default()).collect(),
-            }),
-        });
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
-        let addr = listener.local_addr()?;
-        targets.push(ScrapeTarget::new(
-            spec.name,
-            format!("http://{addr}/metrics"),
-        ));
-        let app = Router::new()
-            .route("/metrics", get(metrics))
-            .with_state(svc);
-        tasks.push(tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        }));
+    for replica in 0..replicas.max(1) {
+        for (index, spec) in FLEET.iter().enumerate() {
+            let started = now - 3_600_000 - replica as i64 * 97_000;
+            let svc = Arc::new(Service {
+                index,
+                spec,
+                state: Mutex::new(ServiceState {
+                    // Services "started" a while ago, so counters do not begin at zero.
+                    last_ms: started,
+                    start_ms: started,
+                    cpu: 0.0,
+                    routes: spec.routes.iter().map(|_| RouteState::default()).collect(),
+                }),
+            });
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+            let addr = listener.local_addr()?;
+            targets.push(ScrapeTarget::new(
+                spec.name,
+                format!("http://{addr}/metrics"),
+            ));
+            let app = Router::new()
+                .route("/metrics", get(metrics))
+                .with_state(svc);
+            tasks.push(tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            }));
+        }
     }
     Ok((targets, tasks))
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 use lookout_tsdb::{SeriesId, Store};
 use tokio::sync::broadcast;
 
+use crate::metadata::MetadataStore;
 use crate::scrape::TargetState;
 
 /// Samples one scrape stored, in the store's series ids.
@@ -21,6 +22,9 @@ pub struct ScrapeBatch {
     pub samples: Vec<(SeriesId, i64, f64)>,
     /// Position in the live feed, set by [`Hub::publish`].
     pub seq: u64,
+    /// When [`Hub::publish`] numbered it: the end of its scrape (fetched, parsed, stored), from
+    /// which the benchmark measures scrape-to-page latency.
+    pub published: Option<std::time::Instant>,
 }
 
 /// The numbered live feed and its replay buffer.
@@ -62,6 +66,7 @@ pub struct Hub {
     dropped: Mutex<std::collections::BTreeMap<String, Vec<Vec<(String, String)>>>>,
     live: broadcast::Sender<Arc<ScrapeBatch>>,
     feed: Mutex<Feed>,
+    metadata: Mutex<MetadataStore>,
     /// This run of the relay: sequence numbers from another run mean nothing here.
     pub epoch: u64,
     /// Bumped when a target's health or error changes, so connections send `Targets`.
@@ -95,6 +100,7 @@ impl Hub {
             dropped: Mutex::new(Default::default()),
             live,
             feed: Mutex::new(Feed::default()),
+            metadata: Mutex::new(MetadataStore::default()),
             epoch,
             targets_version: AtomicU64::new(0),
             retention,
@@ -148,6 +154,7 @@ impl Hub {
         let mut feed = self.feed();
         feed.last_seq += 1;
         batch.seq = feed.last_seq;
+        batch.published = Some(std::time::Instant::now());
         let batch = Arc::new(batch);
         feed.replay_samples += batch.samples.len();
         feed.replay.push_back(batch.clone());
@@ -185,11 +192,24 @@ impl Hub {
         }
     }
 
-    /// Forgets a target that is no longer scraped.
+    /// Forgets a target that is no longer scraped, and its metric metadata.
     pub fn remove_target(&self, key: u64) {
         let mut t = self.targets.lock().unwrap_or_else(|e| e.into_inner());
         t.retain(|t| t.key != key);
         self.targets_version.fetch_add(1, Ordering::Relaxed);
+        drop(t);
+        self.metadata().remove(key);
+    }
+
+    /// Metric metadata (HELP/TYPE/UNIT) of every scraped target. Hold it briefly.
+    pub fn metadata(&self) -> MutexGuard<'_, MetadataStore> {
+        self.metadata.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Replaces a target's metric metadata with what its last scrape exposed.
+    pub fn set_metadata(&self, target: u64, families: Vec<lookout_wire::MetricMetadata>) {
+        let mut m = self.metadata();
+        m.set(target, Arc::new(families));
     }
 
     /// Targets relabeling dropped, by scrape pool.

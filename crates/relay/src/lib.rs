@@ -17,6 +17,7 @@ pub mod demo;
 pub mod discovery;
 mod http;
 mod hub;
+pub mod metadata;
 pub mod relabel;
 pub mod scrape;
 pub mod stream;
@@ -47,6 +48,8 @@ pub struct RelayConfig {
     pub targets: Vec<ScrapeTarget>,
     /// Run the embedded demo fleet and scrape it.
     pub demo: bool,
+    /// Instances of each demo service (1: the five services, ~220 series; 46: ~10k series).
+    pub demo_replicas: usize,
     /// How often each target is scraped.
     pub scrape_interval: Duration,
     /// How long one scrape may take.
@@ -79,6 +82,7 @@ impl Default for RelayConfig {
             dist: None,
             targets: Vec::new(),
             demo: false,
+            demo_replicas: 1,
             scrape_interval: Duration::from_secs(15),
             scrape_timeout: Duration::from_secs(10),
             retention: Duration::from_secs(3 * 3600),
@@ -110,7 +114,7 @@ impl Relay {
         let mut tasks = Vec::new();
         let mut targets = config.targets.clone();
         if config.demo {
-            let (demo_targets, demo_tasks) = demo::start_fleet().await?;
+            let (demo_targets, demo_tasks) = demo::start_fleet_scaled(config.demo_replicas).await?;
             targets.extend(demo_targets);
             tasks.extend(demo_tasks);
         }

@@ -21,6 +21,7 @@ OPTIONS:
     --target [JOB=]URL       scrape this target (repeatable); without any, and without
                              --config, runs the demo fleet
     --demo                   also run the demo fleet when targets are given
+    --demo-replicas N        run N instances of each demo service (46: about 10k series)
     --scrape-interval DUR    how often to scrape, e.g. 15s, 500ms [default: 15s]
     --retention DUR          how much recent data to keep for pages [default: 3h]
     --dist DIR               directory of the built app to serve [default: dist if present]
@@ -63,6 +64,12 @@ fn parse_args() -> anyhow::Result<RelayConfig> {
                 .targets
                 .push(ScrapeTarget::parse_flag(&value("--target")?).map_err(anyhow::Error::msg)?),
             "--demo" => demo = true,
+            "--demo-replicas" => {
+                demo = true;
+                cfg.demo_replicas = value("--demo-replicas")?
+                    .parse()
+                    .context("--demo-replicas: expected a number")?;
+            }
             "--config" => cfg.config_file = Some(PathBuf::from(value("--config")?)),
             "--scrape-interval" => {
                 cfg.scrape_interval = parse_duration(&value("--scrape-interval")?)?

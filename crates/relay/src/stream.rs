@@ -18,8 +18,8 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use lookout_tsdb::{Matcher, SeriesId};
 use lookout_wire::{
-    BlockEncoder, Frame, HistoryChunk, PROTOCOL_VERSION, Resume, SampleBatch, SeriesDef,
-    TargetHealth,
+    BlockEncoder, ChunkData, Frame, HistoryChunk, MetricMetadata, PROTOCOL_VERSION, Reply,
+    ReplyErrorKind, Request, Resume, SampleBatch, SeriesDef, TargetHealth, TimeColumn,
 };
 use tokio::sync::{broadcast::error::RecvError, mpsc, oneshot};
 use tokio::time::Instant;
@@ -84,6 +84,8 @@ struct Close {
     reason: String,
     /// Also say it in a `Refused` frame (for refusals the page should not retry blindly).
     refuse: bool,
+    /// The protocol version the refusal is written in: the page's, so it can read it.
+    version: u16,
 }
 
 impl Close {
@@ -92,6 +94,7 @@ impl Close {
             code,
             reason: reason.into(),
             refuse: false,
+            version: PROTOCOL_VERSION,
         }
     }
     fn refused(code: u16, reason: impl Into<String>) -> Self {
@@ -191,7 +194,11 @@ impl Outbox {
 
     /// Queues a frame without waiting (callers check [`Outbox::full`] first).
     fn push(&self, frame: &Frame) -> Result<(), Close> {
-        let bytes = frame.encode();
+        self.push_bytes(frame.encode())
+    }
+
+    /// Queues an encoded frame without waiting.
+    fn push_bytes(&self, bytes: Vec<u8>) -> Result<(), Close> {
         self.account(&bytes);
         self.queued.fetch_add(bytes.len(), Ordering::Relaxed);
         self.tx
@@ -300,9 +307,7 @@ pub(crate) async fn serve(socket: WebSocket, hub: Arc<Hub>) {
         tracing::debug!("connection closed ({}): {}", close.code, close.reason);
     }
     if close.refuse {
-        let _ = out.push(&Frame::Refused {
-            reason: close.reason.clone(),
-        });
+        let _ = out.push_bytes(Frame::refusal_for(close.version, &close.reason));
         // Let the refusal go out before the close.
         let _ = tokio::time::timeout(Duration::from_secs(1), async {
             while out.queued.load(Ordering::Relaxed) > 0 {
@@ -334,14 +339,50 @@ fn truncate(s: &str, max: usize) -> &str {
 struct Subscription {
     matchers: Vec<Matcher>,
     /// Series whose definition this connection has sent for the subscription.
-    sent: HashSet<SeriesId>,
+    sent: IdSet,
     /// Series checked against the matchers and found not to match.
-    rejected: HashSet<SeriesId>,
+    rejected: IdSet,
     encoder: BlockEncoder,
     /// Feed position of the last batch sent (or covered by history).
     last_sent: u64,
     /// Feed batches up to here are already covered (history or replay).
     covered: u64,
+}
+
+/// A set of the store's series ids, which are dense (0, 1, 2, ...): one bit each. A connection
+/// remembers which series of the whole relay it checked against its matchers; as hash sets
+/// those took ~100 KB per connection at 10k series, as bits 1.25 KB.
+#[derive(Debug, Default)]
+struct IdSet {
+    bits: Vec<u64>,
+    len: usize,
+}
+
+impl IdSet {
+    fn contains(&self, id: &SeriesId) -> bool {
+        let i = id.0 as usize;
+        self.bits
+            .get(i / 64)
+            .is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+    fn insert(&mut self, id: SeriesId) {
+        let i = id.0 as usize;
+        if self.bits.len() <= i / 64 {
+            self.bits.resize(i / 64 + 1, 0);
+        }
+        let w = &mut self.bits[i / 64];
+        if *w & (1 << (i % 64)) == 0 {
+            *w |= 1 << (i % 64);
+            self.len += 1;
+        }
+    }
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn clear(&mut self) {
+        self.bits.clear();
+        self.len = 0;
+    }
 }
 
 type PageStream = futures_util::stream::SplitStream<WebSocket>;
@@ -353,19 +394,36 @@ async fn run(
     mut live: tokio::sync::broadcast::Receiver<Arc<ScrapeBatch>>,
 ) -> Close {
     let settings = &hub.stream;
-    let hello = match tokio::time::timeout(settings.idle_timeout, next_frame(&mut stream)).await {
+    let first = async {
+        loop {
+            match next_frame(&mut stream).await {
+                Ok(Some(f)) => return Ok(f),
+                Ok(None) => {}
+                Err(c) => return Err(c),
+            }
+        }
+    };
+    let hello = match tokio::time::timeout(settings.idle_timeout, first).await {
         Err(_) => return Close::new(code::POLICY, "no hello in time"),
         Ok(Err(c)) => return c,
         Ok(Ok(f)) => f,
     };
     match hello {
         Frame::Hello { version, .. } if version != PROTOCOL_VERSION => {
-            return Close::refused(
-                code::PROTOCOL,
-                format!(
-                    "protocol version {version} is not supported; this relay speaks {PROTOCOL_VERSION}"
-                ),
-            );
+            let newer = if version < PROTOCOL_VERSION {
+                "reload the page to get the relay's version of the app"
+            } else {
+                "the relay is older than this page: upgrade the relay"
+            };
+            return Close {
+                version,
+                ..Close::refused(
+                    code::PROTOCOL,
+                    format!(
+                        "this page speaks protocol {version} but the relay speaks {PROTOCOL_VERSION}: {newer}"
+                    ),
+                )
+            };
         }
         Frame::Hello { token, .. } => {
             if !settings.tokens.is_empty() {
@@ -434,14 +492,17 @@ async fn run(
             frame = next_frame(&mut stream) => {
                 last_heard = Instant::now();
                 let result = match frame {
-                    Ok(Frame::Subscribe { sub, matchers, start, resume }) => {
+                    // A pong (or ping): the page is there.
+                    Ok(None) => Ok(()),
+                    Ok(Some(Frame::Subscribe { sub, matchers, start, resume })) => {
                         subscribe(hub, out, &mut subs, sub, &matchers, start, resume, &mut behind).await
                     }
-                    Ok(Frame::Unsubscribe { sub }) => {
+                    Ok(Some(Frame::Unsubscribe { sub })) => {
                         subs.remove(&sub);
                         Ok(())
                     }
-                    Ok(other) => Err(Close::refused(
+                    Ok(Some(Frame::Request { id, request })) => out.push_bytes(reply_frame(hub, id, &request)),
+                    Ok(Some(other)) => Err(Close::refused(
                         code::PROTOCOL,
                         format!("unexpected frame from a page: {}", frame_name(&other)),
                     )),
@@ -498,41 +559,37 @@ fn frame_name(f: &Frame) -> &'static str {
         Frame::History { .. } => "history",
         Frame::Resync { .. } => "resync",
         Frame::Targets { .. } => "targets",
+        Frame::Reply { .. } => "reply",
         _ => "other",
     }
 }
 
-/// The next frame from the page; pings and pongs are answered or noted by the socket itself.
-async fn next_frame(stream: &mut PageStream) -> Result<Frame, Close> {
-    loop {
-        match stream.next().await {
-            Some(Ok(Message::Binary(b))) => {
-                return Frame::decode(&b)
-                    .map_err(|e| Close::refused(code::PROTOCOL, e.to_string()));
-            }
-            Some(Ok(Message::Close(_))) | None => {
-                return Err(Close::new(code::NORMAL, "page closed"));
-            }
-            Some(Ok(Message::Text(_))) => {
-                return Err(Close::refused(
-                    code::PROTOCOL,
-                    "text messages are not part of the protocol",
-                ));
-            }
-            Some(Ok(_)) => {}
-            Some(Err(e)) => {
-                let text = e.to_string();
-                // tungstenite reports a message over the limit as a capacity error.
-                if text.contains("too long")
-                    || text.contains("Space limit")
-                    || text.contains("capacity")
-                {
-                    return Err(Close::new(
-                        code::TOO_BIG,
-                        "message larger than the relay accepts",
-                    ));
-                }
-                return Err(Close::new(code::PROTOCOL, text));
+/// The next frame from the page, or `None` for a pong or ping (which the socket answers
+/// itself): either says the page is still there, which is what the idle timeout asks.
+async fn next_frame(stream: &mut PageStream) -> Result<Option<Frame>, Close> {
+    match stream.next().await {
+        Some(Ok(Message::Binary(b))) => Frame::decode(&b)
+            .map(Some)
+            .map_err(|e| Close::refused(code::PROTOCOL, e.to_string())),
+        Some(Ok(Message::Pong(_) | Message::Ping(_))) => Ok(None),
+        Some(Ok(Message::Close(_))) | None => Err(Close::new(code::NORMAL, "page closed")),
+        Some(Ok(Message::Text(_))) => Err(Close::refused(
+            code::PROTOCOL,
+            "text messages are not part of the protocol",
+        )),
+        Some(Err(e)) => {
+            let text = e.to_string();
+            // tungstenite reports a message over the limit as a capacity error.
+            if text.contains("too long")
+                || text.contains("Space limit")
+                || text.contains("capacity")
+            {
+                Err(Close::new(
+                    code::TOO_BIG,
+                    "message larger than the relay accepts",
+                ))
+            } else {
+                Err(Close::new(code::PROTOCOL, text))
             }
         }
     }
@@ -549,29 +606,184 @@ fn check_series_limit(subs: &HashMap<u32, Subscription>, max: usize) -> Result<(
     Ok(())
 }
 
+fn target_health(hub: &Hub) -> Vec<TargetHealth> {
+    hub.targets()
+        .into_iter()
+        .map(|t| TargetHealth {
+            scrape_pool: t.scrape_pool,
+            scrape_url: t.scrape_url,
+            labels: lookout_tsdb::Labels::new(t.labels),
+            health: match t.health {
+                Health::Unknown => lookout_wire::Health::Unknown,
+                Health::Up => lookout_wire::Health::Up,
+                Health::Down => lookout_wire::Health::Down,
+            },
+            last_error: t.last_error,
+            last_scrape: t.last_scrape,
+            last_duration_seconds: t.last_scrape_duration,
+        })
+        .collect()
+}
+
 fn targets_frame(hub: &Hub) -> Frame {
     Frame::Targets {
-        targets: hub
-            .targets()
-            .into_iter()
-            .map(|t| TargetHealth {
-                job: label(&t.labels, "job"),
-                instance: label(&t.labels, "instance"),
-                up: t.health == Health::Up,
-                last_error: t.last_error.clone(),
-                last_scrape: t.last_scrape,
-                last_duration_seconds: t.last_scrape_duration,
-            })
-            .collect(),
+        targets: target_health(hub),
     }
 }
 
-fn label(labels: &[(String, String)], name: &str) -> String {
-    labels
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default()
+/// Most entries one reply may carry (label values, series); more is [`ReplyErrorKind::TooLarge`].
+const MAX_REPLY_ITEMS: usize = 100_000;
+/// Most bytes one reply may take on the wire.
+const MAX_REPLY_BYTES: usize = 8 << 20;
+
+/// Answers one request from the window. Bad input is a typed error reply, never a closed socket.
+fn answer(hub: &Hub, request: &Request) -> Reply {
+    let bad = |message: String| Reply::Error {
+        kind: ReplyErrorKind::BadRequest,
+        message,
+    };
+    let compile = |specs: &[lookout_wire::MatcherSpec]| {
+        specs
+            .iter()
+            .map(|m| m.to_matcher())
+            .collect::<Result<Vec<Matcher>, _>>()
+            .map_err(|e| format!("bad matcher: {e}"))
+    };
+    let bounds = |range: &Option<lookout_wire::TimeRange>| match range {
+        Some(r) if r.start > r.end => Err(format!(
+            "the range starts at {} after it ends at {}",
+            r.start, r.end
+        )),
+        Some(r) => Ok((r.start, r.end)),
+        None => Ok((i64::MIN, i64::MAX)),
+    };
+    match request {
+        Request::LabelNames { matchers, range } => {
+            let (m, (lo, hi)) = match compile(matchers).and_then(|m| Ok((m, bounds(range)?))) {
+                Ok(x) => x,
+                Err(e) => return bad(e),
+            };
+            let store = hub.store();
+            if m.is_empty() && range.is_none() {
+                Reply::LabelNames(store.label_names().into_iter().map(str::to_owned).collect())
+            } else {
+                let ids = if m.is_empty() {
+                    // Every series: an empty regex-match on a name every series has.
+                    match Matcher::new(lookout_tsdb::MatchOp::RegexMatch, "__name__", ".*") {
+                        Ok(all) => store.select_in_range(&[all], lo, hi),
+                        Err(e) => return bad(e.to_string()),
+                    }
+                } else {
+                    store.select_in_range(&m, lo, hi)
+                };
+                let mut names = std::collections::BTreeSet::new();
+                for id in ids {
+                    if let Some(l) = store.labels(id) {
+                        names.extend(l.iter().map(|(n, _)| n.to_owned()));
+                    }
+                }
+                Reply::LabelNames(names.into_iter().collect())
+            }
+        }
+        Request::LabelValues {
+            name,
+            matchers,
+            range,
+        } => {
+            if name.is_empty() {
+                return bad("a label name is needed".into());
+            }
+            let (m, (lo, hi)) = match compile(matchers).and_then(|m| Ok((m, bounds(range)?))) {
+                Ok(x) => x,
+                Err(e) => return bad(e),
+            };
+            let store = hub.store();
+            let values = store.label_values(name, &m, lo, hi);
+            if values.len() > MAX_REPLY_ITEMS {
+                return too_large(values.len(), "label values");
+            }
+            Reply::LabelValues(values.into_iter().map(str::to_owned).collect())
+        }
+        Request::Series { matchers, range } => {
+            if matchers.is_empty() {
+                return bad("a series request needs at least one matcher".into());
+            }
+            let (m, (lo, hi)) = match compile(matchers).and_then(|m| Ok((m, bounds(range)?))) {
+                Ok(x) => x,
+                Err(e) => return bad(e),
+            };
+            if m.iter().all(|m| m.matches("")) {
+                return bad("at least one matcher must not match the empty string".into());
+            }
+            let store = hub.store();
+            let ids = if range.is_some() {
+                store.select_in_range(&m, lo, hi)
+            } else {
+                store.select(&m)
+            };
+            if ids.len() > MAX_REPLY_ITEMS {
+                return too_large(ids.len(), "series");
+            }
+            Reply::Series(
+                ids.into_iter()
+                    .filter_map(|id| store.labels(id))
+                    .collect(),
+            )
+        }
+        Request::Metadata { metric } => Reply::Metadata(hub.metadata().query(metric.as_deref())),
+        Request::Targets => Reply::Targets(target_health(hub)),
+        _ => bad("this relay does not know that request".into()),
+    }
+}
+
+/// The reply frame to request `id`; an answer too large for one frame becomes an error saying so.
+fn reply_frame(hub: &Hub, id: u32, request: &Request) -> Vec<u8> {
+    let bytes = Frame::Reply {
+        id,
+        reply: answer(hub, request),
+    }
+    .encode();
+    if bytes.len() <= MAX_REPLY_BYTES {
+        return bytes;
+    }
+    Frame::Reply {
+        id,
+        reply: Reply::Error {
+            kind: ReplyErrorKind::TooLarge,
+            message: format!(
+                "the answer takes {} bytes, more than the {MAX_REPLY_BYTES} one reply may: narrow the matchers",
+                bytes.len()
+            ),
+        },
+    }
+    .encode()
+}
+
+fn too_large(n: usize, what: &str) -> Reply {
+    Reply::Error {
+        kind: ReplyErrorKind::TooLarge,
+        message: format!(
+            "{n} {what} match, more than the {MAX_REPLY_ITEMS} one reply may carry: narrow the matchers"
+        ),
+    }
+}
+
+/// The metadata of the families the defined series belong to, each family once.
+fn metadata_for(hub: &Hub, defs: &[SeriesDef]) -> Vec<MetricMetadata> {
+    let store = hub.metadata();
+    let mut out: Vec<MetricMetadata> = Vec::new();
+    let mut seen = HashSet::new();
+    for d in defs {
+        let Some(name) = d.labels.get("__name__") else {
+            continue;
+        };
+        if let Some(m) = store.for_series(name)
+            && seen.insert(m.metric.as_str())
+        {
+            out.push(m.clone());
+        }
+    }
+    out
 }
 
 // The fields of one Subscribe frame plus the connection's state: a struct would only rename them.
@@ -602,8 +814,8 @@ async fn subscribe(
         .map_err(|e| Close::refused(code::POLICY, format!("bad matcher: {e}")))?;
     let mut s = Subscription {
         matchers,
-        sent: HashSet::new(),
-        rejected: HashSet::new(),
+        sent: IdSet::default(),
+        rejected: IdSet::default(),
         encoder: BlockEncoder::default(),
         last_sent: 0,
         covered: 0,
@@ -672,32 +884,103 @@ fn history(hub: &Hub, sub: u32, s: &mut Subscription, start: i64) -> Vec<Frame> 
             })
         })
         .collect();
-    s.sent.extend(ids.iter().copied());
-    frames.push(Frame::Series { sub, defs });
-    let mut chunks = Vec::new();
-    let mut bytes = 0;
+    for id in &ids {
+        s.sent.insert(*id);
+    }
+    let metadata = metadata_for(hub, &defs);
+    frames.push(Frame::Series {
+        sub,
+        defs,
+        metadata,
+    });
+    let mut page = HistoryPage::default();
     for id in ids {
-        for c in store.chunks(id, start, i64::MAX) {
-            bytes += c.bytes.len();
-            chunks.push(HistoryChunk {
-                series: id.0,
-                encoding: c.encoding as u8,
-                bytes: c.bytes.into_owned(),
-            });
-            if bytes >= HISTORY_FRAME_BYTES {
-                frames.push(Frame::History {
-                    sub,
-                    seq,
-                    chunks: std::mem::take(&mut chunks),
-                });
-                bytes = 0;
+        let chunks = store.chunks(id, start, i64::MAX);
+        // The page primes its block decoder with the last two samples of the last chunk it gets
+        // for a series (lookout_wire's `BlockDecoder::prime`): prime the encoder with the same.
+        if let Some(Ok(mut it)) = chunks.last().map(|c| c.iter()) {
+            use lookout_tsdb::chunk::ChunkIterator;
+            let (mut prev, mut last) = (None, None);
+            while it.next() {
+                prev = last;
+                last = Some(it.at());
+            }
+            if let Some(last) = last {
+                s.encoder.prime(id.0, prev, last);
+            }
+        }
+        for c in chunks {
+            page.add(id.0, c);
+            if page.bytes >= HISTORY_FRAME_BYTES {
+                frames.push(std::mem::take(&mut page).frame(sub, seq));
             }
         }
     }
-    frames.push(Frame::History { sub, seq, chunks });
+    frames.push(page.frame(sub, seq));
     s.last_sent = seq;
     s.covered = seq;
     frames
+}
+
+/// One history frame being filled: whole chunks, and columnar chunks split into the shared
+/// timestamp column (once per frame) and their own value column. Nothing is re-encoded: the
+/// store's bytes are cut apart where it joined them.
+#[derive(Default)]
+struct HistoryPage {
+    columns: Vec<TimeColumn>,
+    /// Timestamp column bytes -> index in `columns`.
+    index: HashMap<Vec<u8>, u32>,
+    chunks: Vec<HistoryChunk>,
+    bytes: usize,
+}
+
+impl HistoryPage {
+    fn add(&mut self, series: u32, c: lookout_tsdb::ChunkRef<'_>) {
+        use lookout_tsdb::chunk::{Encoding, col};
+        if c.encoding == Encoding::Col
+            && let Ok((samples, ts, values)) = col::split(&c.bytes)
+        {
+            let column = match self.index.get(ts) {
+                Some(&i) => i,
+                None => {
+                    let i = self.columns.len() as u32;
+                    self.columns.push(TimeColumn {
+                        samples,
+                        bytes: ts.to_vec(),
+                    });
+                    self.index.insert(ts.to_vec(), i);
+                    self.bytes += ts.len();
+                    i
+                }
+            };
+            self.bytes += values.len();
+            self.chunks.push(HistoryChunk {
+                series,
+                data: ChunkData::Values {
+                    column,
+                    bytes: values.to_vec(),
+                },
+            });
+            return;
+        }
+        self.bytes += c.bytes.len();
+        self.chunks.push(HistoryChunk {
+            series,
+            data: ChunkData::Whole {
+                encoding: c.encoding as u8,
+                bytes: c.bytes.into_owned(),
+            },
+        });
+    }
+
+    fn frame(self, sub: u32, seq: u64) -> Frame {
+        Frame::History {
+            sub,
+            seq,
+            columns: self.columns,
+            chunks: self.chunks,
+        }
+    }
 }
 
 /// Whether a batch went out or must wait for the page to read.
@@ -754,8 +1037,15 @@ fn live_frames(
     }
     drop(store);
     if !defs.is_empty() {
-        out.push(&Frame::Series { sub, defs })?;
-        s.sent.extend(new_ids);
+        let metadata = metadata_for(hub, &defs);
+        out.push(&Frame::Series {
+            sub,
+            defs,
+            metadata,
+        })?;
+        for id in new_ids {
+            s.sent.insert(id);
+        }
     }
     if !samples.is_empty() {
         out.push(&Frame::Samples {

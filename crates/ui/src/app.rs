@@ -11,9 +11,9 @@ use lookout_wire::MatcherSpec;
 use crate::components::theme_toggle::apply_stored_theme;
 use crate::components::{
     CacheSettings, DashboardList, DashboardView, OfflineBanner, QueryBar, Shortcuts, StatusBar,
-    ThemeToggle, TimePicker, VariableBar,
+    ThemeToggle, TimePicker, TokenSetting, VariableBar,
 };
-use crate::connection::{ConnState, Connection, Handlers, default_relay_url};
+use crate::connection::{ConnState, Connection, Handlers, default_relay_url, page_token};
 use crate::data::PageData;
 use crate::model::Dashboard;
 use crate::offline::{self, Cache, CacheStatus};
@@ -210,15 +210,21 @@ impl Page {
 pub fn App() -> impl IntoView {
     apply_stored_theme();
     let data = StoredValue::new_local(PageData::default());
+    expose_dump(data);
     let (version, set_version) = signal(0u64);
     let (state, set_state) = signal(ConnState::Connecting);
     let (now, set_now) = signal(js_sys::Date::now() as i64);
+    // The connection lives as long as the app; components ask the relay through it
+    // (`connection::use_connection`).
     let conn = StoredValue::new_local(None::<Connection>);
+    provide_context(conn);
+    crate::connection::watch_fragment_token();
     let pairs = url_pairs();
     let route = route(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let open = move |subs: Vec<Vec<MatcherSpec>>| {
-        let c = Connection::open(
+        let c = Connection::open_with_token(
             relay_url(),
+            page_token(),
             subs,
             Handlers {
                 on_frame: Box::new(move |frame| {
@@ -382,6 +388,7 @@ pub fn App() -> impl IntoView {
             <ThemeToggle />
             <CacheSettings cache=cache status=cache_status />
             <StatusBar state=state newest=newest samples=samples />
+            <TokenSetting state=state />
         </header>
         <OfflineBanner state=state newest=newest cache=cache_status />
         {move || {
@@ -414,4 +421,21 @@ pub fn App() -> impl IntoView {
         }}
         <Shortcuts range_ms=range_ms zoom=zoom />
     }
+}
+
+/// `window.lookoutDump(name)`: the page's samples of one metric as text ([`PageData::dump`]),
+/// read-only, for end-to-end tests and the developer console.
+fn expose_dump(data: StoredValue<PageData, LocalStorage>) {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+    let dump = Closure::<dyn Fn(String) -> String>::new(move |name: String| {
+        data.try_with_value(|d| d.dump(&name)).unwrap_or_default()
+    });
+    let _ = js_sys::Reflect::set(
+        &window(),
+        &"lookoutDump".into(),
+        dump.as_ref().unchecked_ref(),
+    );
+    // The page lives as long as the window: so does the function.
+    dump.forget();
 }

@@ -3,11 +3,44 @@
 //!
 //! The protocol logic (resume points, hole detection, block decoding) is
 //! [`lookout_wire::Session`]; this module only moves bytes between it and a `WebSocket`.
+//!
+//! Requests (for autocomplete, dashboard variables, the targets view): [`Connection::ask`]
+//! returns a future of the relay's [`Reply`]; [`Connection::label_names`],
+//! [`Connection::label_values`], [`Connection::series`], [`Connection::metadata`] and
+//! [`Connection::targets`] are typed shorthands taking a callback. A request made while the
+//! relay is unreachable is sent when it is reachable again. Components get the app's connection
+//! with [`use_connection`]:
+//!
+//! ```ignore
+//! let conn = use_connection().expect("inside App");
+//! leptos::task::spawn_local(async move {
+//!     let ask = conn.with_value(|c| c.ask(Request::LabelValues {
+//!         name: "job".into(), matchers: vec![], range: None,
+//!     }));
+//!     match ask.await {
+//!         Ok(Reply::LabelValues(jobs)) => set_jobs.set(jobs),
+//!         Ok(_) => {}
+//!         Err(e) => set_error.set(Some(e.to_string())),
+//!     }
+//! });
+//! ```
+//!
+//! The bearer token (when the relay wants one) comes from the page's settings, saved in
+//! `localStorage`, or from a `#token=` URL fragment that is saved and then removed from the
+//! address bar: never from a query string, never logged ([`page_token`]).
 
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
 
-use lookout_wire::{Event, Frame, MatcherSpec, Session};
+use lookout_tsdb::Labels;
+use lookout_wire::{
+    Event, Frame, MatcherSpec, MetricMetadata, Reply, ReplyErrorKind, Request, Session,
+    TargetHealth, TimeRange,
+};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
@@ -83,9 +116,42 @@ pub struct Handlers {
     pub on_connect: Box<dyn Fn() -> i64>,
 }
 
+/// Why a request has no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestError {
+    /// The relay answered with an error (a bad matcher, an answer too large, ...).
+    Relay {
+        kind: ReplyErrorKind,
+        message: String,
+    },
+    /// The relay refused the connection (a token is needed, another protocol version).
+    Refused(String),
+    /// The relay answered with another kind of reply than the request asks for.
+    Unexpected,
+    /// The connection was dropped before an answer came.
+    Dropped,
+}
+
+impl std::fmt::Display for RequestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RequestError::Relay { message, .. } => write!(f, "the relay answered: {message}"),
+            RequestError::Refused(why) => write!(f, "the relay refused the connection: {why}"),
+            RequestError::Unexpected => f.write_str("the relay answered another question"),
+            RequestError::Dropped => f.write_str("the connection was closed before an answer came"),
+        }
+    }
+}
+
+impl std::error::Error for RequestError {}
+
+type ReplyCallback = Box<dyn FnOnce(Result<Reply, RequestError>)>;
+
 struct Inner {
     url: String,
     session: RefCell<Session>,
+    /// Callbacks of requests not answered yet, by request id.
+    waiting: RefCell<BTreeMap<u32, ReplyCallback>>,
     handlers: Handlers,
     attempt: Cell<u32>,
     /// The relay refused this page: reconnecting would be refused again.
@@ -97,7 +163,8 @@ struct Inner {
     known: RefCell<Vec<Vec<MatcherSpec>>>,
 }
 
-/// A live connection that reconnects by itself until dropped.
+/// A live connection that reconnects by itself until its last clone is dropped.
+#[derive(Clone)]
 pub struct Connection(Rc<Inner>);
 
 impl std::fmt::Debug for Connection {
@@ -132,6 +199,7 @@ impl Connection {
         let inner = Rc::new(Inner {
             url,
             session: RefCell::new(session),
+            waiting: RefCell::new(BTreeMap::new()),
             handlers,
             attempt: Cell::new(0),
             refused: Cell::new(false),
@@ -142,6 +210,272 @@ impl Connection {
         connect(&inner);
         Connection(inner)
     }
+
+    /// Asks the relay `request`; `on_reply` gets its answer (an error reply as
+    /// [`RequestError::Relay`]). Sent now when connected, else as soon as the page is again.
+    pub fn request(
+        &self,
+        request: Request,
+        on_reply: impl FnOnce(Result<Reply, RequestError>) + 'static,
+    ) {
+        let inner = &self.0;
+        if inner.refused.get() {
+            on_reply(Err(RequestError::Refused(
+                "the relay refused this page".into(),
+            )));
+            return;
+        }
+        let (id, frame) = inner.session.borrow_mut().request(request);
+        inner.waiting.borrow_mut().insert(id, Box::new(on_reply));
+        if let Some(ws) = inner.socket.borrow().as_ref()
+            && ws.ready_state() == WebSocket::OPEN
+        {
+            let _ = ws.send_with_u8_array(&frame.encode());
+        }
+    }
+
+    /// [`Connection::request`] as a future, for `leptos::task::spawn_local`.
+    pub fn ask(&self, request: Request) -> ReplyFuture {
+        let slot: Rc<RefCell<ReplySlot>> = Rc::default();
+        let fill = slot.clone();
+        self.request(request, move |r| {
+            let mut s = fill.borrow_mut();
+            s.reply = Some(r);
+            if let Some(w) = s.waker.take() {
+                w.wake();
+            }
+        });
+        ReplyFuture { slot }
+    }
+
+    /// Label names of the series matching `matchers` (all series when empty), optionally only
+    /// those with samples in `range`: for autocomplete.
+    pub fn label_names(
+        &self,
+        matchers: Vec<MatcherSpec>,
+        range: Option<TimeRange>,
+        on_reply: impl FnOnce(Result<Vec<String>, RequestError>) + 'static,
+    ) {
+        self.request(Request::LabelNames { matchers, range }, move |r| {
+            on_reply(r.and_then(|r| match r {
+                Reply::LabelNames(v) => Ok(v),
+                _ => Err(RequestError::Unexpected),
+            }))
+        });
+    }
+
+    /// Values of label `name` among the series matching `matchers`, optionally with samples in
+    /// `range`: for dashboard variables and autocomplete.
+    pub fn label_values(
+        &self,
+        name: String,
+        matchers: Vec<MatcherSpec>,
+        range: Option<TimeRange>,
+        on_reply: impl FnOnce(Result<Vec<String>, RequestError>) + 'static,
+    ) {
+        let request = Request::LabelValues {
+            name,
+            matchers,
+            range,
+        };
+        self.request(request, move |r| {
+            on_reply(r.and_then(|r| match r {
+                Reply::LabelValues(v) => Ok(v),
+                _ => Err(RequestError::Unexpected),
+            }))
+        });
+    }
+
+    /// Label sets of the series matching `matchers` (at least one must not match "").
+    pub fn series(
+        &self,
+        matchers: Vec<MatcherSpec>,
+        range: Option<TimeRange>,
+        on_reply: impl FnOnce(Result<Vec<Labels>, RequestError>) + 'static,
+    ) {
+        self.request(Request::Series { matchers, range }, move |r| {
+            on_reply(r.and_then(|r| match r {
+                Reply::Series(v) => Ok(v),
+                _ => Err(RequestError::Unexpected),
+            }))
+        });
+    }
+
+    /// HELP/TYPE/UNIT of every metric family, or of `metric`'s only.
+    pub fn metadata(
+        &self,
+        metric: Option<String>,
+        on_reply: impl FnOnce(Result<Vec<MetricMetadata>, RequestError>) + 'static,
+    ) {
+        self.request(Request::Metadata { metric }, move |r| {
+            on_reply(r.and_then(|r| match r {
+                Reply::Metadata(v) => Ok(v),
+                _ => Err(RequestError::Unexpected),
+            }))
+        });
+    }
+
+    /// Health of every scrape target: labels, up/down, last error, last scrape and duration.
+    pub fn targets(
+        &self,
+        on_reply: impl FnOnce(Result<Vec<TargetHealth>, RequestError>) + 'static,
+    ) {
+        self.request(Request::Targets, move |r| {
+            on_reply(r.and_then(|r| match r {
+                Reply::Targets(v) => Ok(v),
+                _ => Err(RequestError::Unexpected),
+            }))
+        });
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        for (_, cb) in std::mem::take(self.waiting.get_mut()) {
+            cb(Err(RequestError::Dropped));
+        }
+        if let Some(ws) = self.socket.get_mut().take() {
+            ws.set_onopen(None);
+            ws.set_onmessage(None);
+            ws.set_onclose(None);
+            let _ = ws.close();
+        }
+    }
+}
+
+#[derive(Default)]
+struct ReplySlot {
+    reply: Option<Result<Reply, RequestError>>,
+    waker: Option<Waker>,
+}
+
+/// The answer to [`Connection::ask`], once it arrives.
+#[allow(missing_debug_implementations)] // holds a waker
+pub struct ReplyFuture {
+    slot: Rc<RefCell<ReplySlot>>,
+}
+
+impl Future for ReplyFuture {
+    type Output = Result<Reply, RequestError>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut s = self.slot.borrow_mut();
+        match s.reply.take() {
+            Some(r) => Poll::Ready(r),
+            None => {
+                s.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// The app's connection, for components that ask the relay something (provided by `App`).
+/// It holds `None` until the page has restored its cache and opened the connection.
+pub fn use_connection()
+-> Option<leptos::prelude::StoredValue<Option<Connection>, leptos::prelude::LocalStorage>> {
+    leptos::prelude::use_context()
+}
+
+/// Where the page keeps the relay token (this browser only).
+const TOKEN_KEY: &str = "lookout.token";
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// The bearer token to present in the hello: a `#token=...` URL fragment (saved, then removed
+/// from the address bar so it is not bookmarked, shared or left in history), else the one saved
+/// in this browser's settings. A query string is never read: servers log those.
+pub fn page_token() -> Option<String> {
+    if let Some(t) = take_fragment_token() {
+        save_token(Some(&t));
+        return Some(t);
+    }
+    saved_token()
+}
+
+/// Watches for a `#token=` fragment added while the page is open (pasting a link into the
+/// address bar of an open page does not reload it): the token is taken as on load, and the page
+/// reloads so the new connection presents it.
+pub fn watch_fragment_token() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let on_hash = Closure::<dyn FnMut()>::new(move || {
+        if let Some(t) = take_fragment_token() {
+            save_token(Some(&t));
+            if let Some(w) = web_sys::window() {
+                let _ = w.location().reload();
+            }
+        }
+    });
+    let _ = window.add_event_listener_with_callback("hashchange", on_hash.as_ref().unchecked_ref());
+    // Lives as long as the page.
+    on_hash.forget();
+}
+
+/// The token saved in this browser, if any.
+pub fn saved_token() -> Option<String> {
+    local_storage()?
+        .get_item(TOKEN_KEY)
+        .ok()
+        .flatten()
+        .filter(|t| !t.is_empty())
+}
+
+/// Saves (or with `None`, forgets) the token for later visits.
+pub fn save_token(token: Option<&str>) {
+    let Some(storage) = local_storage() else {
+        return;
+    };
+    let _ = match token.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => storage.set_item(TOKEN_KEY, t),
+        None => storage.remove_item(TOKEN_KEY),
+    };
+}
+
+/// Reads `token=` from the fragment and rewrites the address without it.
+fn take_fragment_token() -> Option<String> {
+    let window = web_sys::window()?;
+    let loc = window.location();
+    let hash = loc.hash().ok()?;
+    let (token, rest) = split_fragment_token(hash.trim_start_matches('#'))?;
+    let path = format!(
+        "{}{}{}",
+        loc.pathname().unwrap_or_default(),
+        loc.search().unwrap_or_default(),
+        if rest.is_empty() {
+            String::new()
+        } else {
+            format!("#{rest}")
+        }
+    );
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path));
+    }
+    Some(token)
+}
+
+/// Splits `token=...` out of a fragment (`a=1&token=x&b=2`): the decoded token and the rest.
+pub fn split_fragment_token(fragment: &str) -> Option<(String, String)> {
+    let mut token = None;
+    let rest: Vec<&str> = fragment
+        .split('&')
+        .filter(|part| match part.strip_prefix("token=") {
+            Some(t) => {
+                token = Some(
+                    js_sys::decode_uri_component(t)
+                        .ok()
+                        .and_then(|s| s.as_string())
+                        .unwrap_or_else(|| t.to_owned()),
+                );
+                false
+            }
+            None => !part.is_empty(),
+        })
+        .collect();
+    let token = token.filter(|t| !t.is_empty())?;
+    Some((token, rest.join("&")))
 }
 
 impl Connection {
@@ -226,7 +560,22 @@ fn connect(inner: &Rc<Inner>) {
                 }
                 Ok(Some(Event::Refused(reason))) => {
                     inner.refused.set(true);
+                    let waiting = std::mem::take(&mut *inner.waiting.borrow_mut());
+                    for (_, cb) in waiting {
+                        cb(Err(RequestError::Refused(reason.clone())));
+                    }
                     (inner.handlers.on_state)(ConnState::Refused(reason))
+                }
+                Ok(Some(Event::Reply { id, reply })) => {
+                    let cb = inner.waiting.borrow_mut().remove(&id);
+                    if let Some(cb) = cb {
+                        cb(match reply {
+                            Reply::Error { kind, message } => {
+                                Err(RequestError::Relay { kind, message })
+                            }
+                            reply => Ok(reply),
+                        });
+                    }
                 }
                 Ok(Some(Event::Resync { reason, .. })) => {
                     (inner.handlers.on_state)(ConnState::Resynced(reason))
@@ -284,6 +633,20 @@ fn connect(inner: &Rc<Inner>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn a_fragment_token_is_taken_out_and_the_rest_kept() {
+        assert_eq!(
+            split_fragment_token("token=s3cr%20et"),
+            Some(("s3cr et".into(), String::new()))
+        );
+        assert_eq!(
+            split_fragment_token("panel=2&token=abc&x=1"),
+            Some(("abc".into(), "panel=2&x=1".into()))
+        );
+        assert_eq!(split_fragment_token("panel=2"), None);
+        assert_eq!(split_fragment_token("token="), None);
+    }
 
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn backoff_grows_caps_and_jitters() {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use lookout_tsdb::{Labels, MatchOp, Matcher, SeriesId, Store, is_stale_nan};
-use lookout_wire::Event;
+use lookout_wire::{Event, MetricMetadata};
 
 /// One series as a panel draws it.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +43,8 @@ pub struct PageData {
     pub samples_received: u64,
     /// Target health as the relay last reported it (empty until it has).
     pub health: Vec<lookout_wire::TargetHealth>,
+    /// HELP/TYPE/UNIT by metric family, as they came with series definitions.
+    metadata: HashMap<String, MetricMetadata>,
 }
 
 impl PageData {
@@ -54,10 +56,13 @@ impl PageData {
     /// Applies one event of the stream. Returns whether data changed.
     pub fn apply(&mut self, event: Event) -> bool {
         match event {
-            Event::Series { defs, .. } => {
+            Event::Series { defs, metadata, .. } => {
                 for d in defs {
                     let id = self.store.series_id(&d.labels);
                     self.refs.insert(d.series, id);
+                }
+                for m in metadata {
+                    self.metadata.insert(m.metric.clone(), m);
                 }
                 false
             }
@@ -95,6 +100,33 @@ impl PageData {
         }
     }
 
+    /// HELP/TYPE/UNIT of the family a series named `metric_name` belongs to
+    /// (`http_request_duration_seconds` for `http_request_duration_seconds_bucket`), when its
+    /// target exposes them: for units on axes, counter-vs-gauge hints, help in tooltips.
+    pub fn metadata_of(&self, metric_name: &str) -> Option<&MetricMetadata> {
+        lookout_wire::family_candidates(metric_name).find_map(|f| self.metadata.get(f))
+    }
+
+    /// Every stored sample of the series named `metric_name`, one `labels timestamp value` line
+    /// each (the format of `lookout tail`): what end-to-end tests compare with the relay's
+    /// window, and a way to look at the page's data from the developer console.
+    pub fn dump(&self, metric_name: &str) -> String {
+        use std::fmt::Write as _;
+        let Ok(m) = Matcher::new(MatchOp::Equal, "__name__", metric_name) else {
+            return String::new();
+        };
+        let mut out = String::new();
+        for id in self.store.select(&[m]) {
+            let Some(labels) = self.store.labels(id) else {
+                continue;
+            };
+            for (t, v) in self.store.samples(id, i64::MIN, i64::MAX) {
+                let _ = writeln!(out, "{labels} {t} {v}");
+            }
+        }
+        out
+    }
+
     /// The store, for the query engine.
     pub fn store(&self) -> &Store {
         &self.store
@@ -119,12 +151,13 @@ impl PageData {
     pub fn import(&mut self, bytes: &[u8]) -> Result<usize, String> {
         let incoming = Store::from_snapshot(bytes).map_err(|e| e.to_string())?;
         let n = incoming.num_series();
-        for i in 0..n as u32 {
+        // Ids of removed series leave gaps: walk every id ever given.
+        for i in 0..incoming.id_bound() {
             let from = SeriesId(i);
             let Some(labels) = incoming.labels(from) else {
                 continue;
             };
-            let to = self.store.series_id(labels);
+            let to = self.store.series_id(&labels);
             for c in incoming.chunks(from, i64::MIN, i64::MAX) {
                 if self.store.append_chunk(to, c.encoding, &c.bytes).is_err() {
                     for (t, v) in incoming.samples(from, c.mint, c.maxt) {
@@ -141,7 +174,7 @@ impl PageData {
 
     /// Samples stored with timestamps at or before `until`, across all series.
     pub fn samples_until(&self, until: i64) -> usize {
-        (0..self.store.num_series() as u32)
+        (0..self.store.id_bound())
             .map(|i| self.store.samples(SeriesId(i), i64::MIN, until).count())
             .sum()
     }
@@ -172,7 +205,7 @@ impl PageData {
             let mut out: Vec<_> = self
                 .health
                 .iter()
-                .map(|t| (t.job.clone(), t.instance.clone(), t.up))
+                .map(|t| (t.job().to_owned(), t.instance().to_owned(), t.up()))
                 .collect();
             out.sort();
             return out;
@@ -223,7 +256,22 @@ mod tests {
                 series: 9,
                 labels: up("a:1"),
             }],
+            metadata: vec![MetricMetadata {
+                metric: "up".into(),
+                kind: lookout_wire::MetricType::Gauge,
+                help: "1 if the last scrape worked".into(),
+                unit: String::new(),
+            }],
         });
+        assert_eq!(
+            d.metadata_of("up").map(|m| m.kind),
+            Some(lookout_wire::MetricType::Gauge)
+        );
+        assert!(
+            d.metadata_of("up_total").is_some(),
+            "a suffix finds its family"
+        );
+        assert!(d.metadata_of("down").is_none());
         let mut b = SampleBatch::default();
         b.push(9, 1000, 1.0);
         b.push(9, 2000, 0.0);
@@ -239,6 +287,7 @@ mod tests {
                 series: 3,
                 labels: up("a:1"),
             }],
+            metadata: Vec::new(),
         });
         b.series = vec![3, 3];
         assert!(!d.apply(Event::Samples { sub: 1, batch: b }));

@@ -5,6 +5,8 @@
 //! last integer step. A block is only meaningful to the decoder that saw every earlier block of
 //! its subscription on the same connection, which is why the relay never drops a frame on a
 //! connection (it closes the connection instead) and state starts empty on every `Subscribe`.
+//! After history, both sides prime each series with the last sample of its last history chunk
+//! (`prime`), so the first live sample of a series costs a step, not a whole value.
 //!
 //! Layout: varint count, flags byte (bit 0: every sample has the same timestamp, then a varint
 //! zigzag step from the previous block's timestamp), then a bit stream per sample:
@@ -41,6 +43,28 @@ struct State {
 }
 
 impl State {
+    /// Starts series `r` from its newest history sample (and the one before, when there is
+    /// one), so its first live sample is coded as a step from them rather than from nothing.
+    /// The state is what encoding `prev` then `last` would have left. Encoder and decoder must
+    /// be primed alike.
+    fn prime(&mut self, r: u32, prev: Option<(i64, f64)>, last: (i64, f64)) {
+        let (t, v) = (last.0, last.1.to_bits());
+        let (dt, dv) = match prev {
+            Some((pt, pv)) => {
+                let pv = pv.to_bits();
+                let dv = match (as_int(v), as_int(pv)) {
+                    _ if v == pv => 0,
+                    (Some(new), Some(old)) => new - old,
+                    _ => 0,
+                };
+                (t.wrapping_sub(pt), dv)
+            }
+            None => (0, 0),
+        };
+        self.series.insert(r, SeriesState { t, dt, v, dv });
+        self.last_t = self.last_t.max(t);
+    }
+
     fn get(&self, r: u32) -> SeriesState {
         self.series.get(&r).copied().unwrap_or(SeriesState {
             t: self.last_t,
@@ -65,6 +89,12 @@ pub struct BlockEncoder {
 }
 
 impl BlockEncoder {
+    /// Primes series `r` with the last two samples of the last history chunk sent for it
+    /// (`prev` is `None` when that chunk holds one sample); see [`BlockDecoder::prime`].
+    pub fn prime(&mut self, r: u32, prev: Option<(i64, f64)>, last: (i64, f64)) {
+        self.state.prime(r, prev, last);
+    }
+
     /// Encodes a batch; the matching decoder must see the result, and every earlier one, in order.
     pub fn encode(&mut self, batch: &SampleBatch) -> Vec<u8> {
         let mut w = Writer::default();
@@ -127,6 +157,18 @@ pub struct BlockDecoder {
 }
 
 impl BlockDecoder {
+    /// Primes series `r` with the last two samples of the last history chunk it got, as the
+    /// relay primed its encoder. Refuses (returns false) past [`MAX_SERIES_PER_SUBSCRIPTION`].
+    pub fn prime(&mut self, r: u32, prev: Option<(i64, f64)>, last: (i64, f64)) -> bool {
+        if self.state.series.len() >= MAX_SERIES_PER_SUBSCRIPTION
+            && !self.state.series.contains_key(&r)
+        {
+            return false;
+        }
+        self.state.prime(r, prev, last);
+        true
+    }
+
     /// Decodes one block. On error the decoder's state is unusable: the page must resubscribe.
     pub fn decode(&mut self, bytes: &[u8]) -> Result<SampleBatch, DecodeError> {
         let mut r = Reader::new(bytes);

@@ -28,8 +28,10 @@ pub enum DecodeErrorKind {
     UnknownMatchOp(u8),
     TrailingBytes(usize),
     FrameTooLarge(usize),
-    /// A sample block that does not decode against the subscription's state.
+    /// A sample block or history frame that does not decode against its state.
     BadBlock(&'static str),
+    /// A one-byte choice (request kind, metric type, health, ...) with no meaning here.
+    UnknownTag(&'static str, u8),
 }
 
 impl fmt::Display for DecodeError {
@@ -49,6 +51,7 @@ impl fmt::Display for DecodeError {
             DecodeErrorKind::TrailingBytes(n) => write!(f, "{n} unexpected bytes after the frame"),
             DecodeErrorKind::FrameTooLarge(n) => write!(f, "frame of {n} bytes exceeds the limit"),
             DecodeErrorKind::BadBlock(why) => write!(f, "bad sample block: {why}"),
+            DecodeErrorKind::UnknownTag(what, t) => write!(f, "unknown {what} {t}"),
         }
     }
 }

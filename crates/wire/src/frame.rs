@@ -3,9 +3,17 @@
 use lookout_tsdb::{Labels, MatchOp, Matcher};
 
 use crate::codec::{Reader, Writer};
+use crate::request::{
+    METADATA_MIN_BYTES, MetricMetadata, Reply, Request, TARGET_MIN_BYTES, TargetHealth,
+    read_metadata, read_reply, read_request, read_target, write_metadata, write_reply,
+    write_request, write_target,
+};
 use crate::{DecodeError, DecodeErrorKind, MAX_FRAME_BYTES, PROTOCOL_VERSION};
 
 const MAGIC: [u8; 2] = *b"LK";
+/// In a history frame, in place of a chunk's encoding: the chunk is a value column of one of
+/// the frame's timestamp columns. (No `lookout_tsdb` encoding is 0.)
+const VALUES: u8 = 0;
 
 /// One label matcher as it travels: plain data, compiled by the receiver.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,19 +48,6 @@ impl From<&Matcher> for MatcherSpec {
 pub struct SeriesDef {
     pub series: u32,
     pub labels: Labels,
-}
-
-/// Health of one scrape target, as the targets view shows it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TargetHealth {
-    pub job: String,
-    pub instance: String,
-    pub up: bool,
-    /// Why the last scrape failed; empty when it succeeded.
-    pub last_error: String,
-    /// Start of the last scrape, ms since the epoch (0: never scraped).
-    pub last_scrape: i64,
-    pub last_duration_seconds: f64,
 }
 
 /// Samples in columns: `series[i]` had `values[i]` at `timestamps[i]`.
@@ -96,8 +91,26 @@ pub struct Resume {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryChunk {
     pub series: u32,
-    /// `lookout_tsdb::chunk::Encoding` as its byte.
-    pub encoding: u8,
+    pub data: ChunkData,
+}
+
+/// A chunk's bytes as stored, never re-encoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChunkData {
+    /// A self-contained chunk: `lookout_tsdb::chunk::Encoding` as its byte (never 0), then its
+    /// bytes.
+    Whole { encoding: u8, bytes: Vec<u8> },
+    /// The value column of a columnar chunk whose timestamps are the frame's `columns[column]`,
+    /// shared by every series scraped together with this one (sent once per frame, not once
+    /// per series).
+    Values { column: u32, bytes: Vec<u8> },
+}
+
+/// A shared timestamp column of columnar chunks (`lookout_tsdb::chunk::col`): `samples`
+/// timestamps, coded as a grid plus exceptions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeColumn {
+    pub samples: u16,
     pub bytes: Vec<u8>,
 }
 
@@ -127,8 +140,13 @@ pub enum Frame {
     },
     /// Relay -> page: the request was refused, and why. The relay closes after it.
     Refused { reason: String },
-    /// Relay -> page: series that a subscription's samples will refer to.
-    Series { sub: u32, defs: Vec<SeriesDef> },
+    /// Relay -> page: series that a subscription's samples will refer to, with the HELP/TYPE/UNIT
+    /// of their metric families (each family once per frame; families without any are left out).
+    Series {
+        sub: u32,
+        defs: Vec<SeriesDef>,
+        metadata: Vec<MetricMetadata>,
+    },
     /// Relay -> page: live samples of a subscription from the relay's batch `seq`; `prev` is the
     /// `seq` of the subscription's previous batch, so a page notices any hole. `block` is coded
     /// against the subscription's earlier blocks on this connection ([`crate::BlockDecoder`]).
@@ -140,17 +158,24 @@ pub enum Frame {
     },
     /// Relay -> page: a subscription's history from the window as whole stored chunks (no
     /// re-encoding), complete up to the relay's batch `seq`. Chunks may reach before `start`.
+    /// Columnar chunks of series scraped together share one of `columns`.
     History {
         sub: u32,
         seq: u64,
+        columns: Vec<TimeColumn>,
         chunks: Vec<HistoryChunk>,
     },
     /// Relay -> page: the gap since the page's `resume` point cannot be replayed (the relay
     /// restarted, or the gap left its replay buffer); history from `start` follows instead, and
     /// the subscription's block coding starts over.
     Resync { sub: u32, reason: String },
-    /// Relay -> page: health of every target.
+    /// Relay -> page: health of every target, sent when any target's health changes.
     Targets { targets: Vec<TargetHealth> },
+    /// Page -> relay: a question; the relay answers with a [`Frame::Reply`] carrying the same
+    /// `id`. Requests are answered in order, between live batches.
+    Request { id: u32, request: Request },
+    /// Relay -> page: the answer to request `id` (or why there is none: [`Reply::Error`]).
+    Reply { id: u32, reply: Reply },
 }
 
 mod tag {
@@ -164,6 +189,8 @@ mod tag {
     pub const TARGETS: u8 = 20;
     pub const HISTORY: u8 = 21;
     pub const RESYNC: u8 = 22;
+    pub const REQUEST: u8 = 4;
+    pub const REPLY: u8 = 23;
 }
 
 fn op_code(op: MatchOp) -> u8 {
@@ -210,12 +237,7 @@ impl Frame {
                     }
                     None => w.u8(0),
                 }
-                w.uvarint(matchers.len() as u64);
-                for m in matchers {
-                    w.str(&m.name);
-                    w.u8(op_code(m.op));
-                    w.str(&m.value);
-                }
+                write_matchers(&mut w, matchers);
             }
             Frame::Unsubscribe { sub } => {
                 w.u8(tag::UNSUBSCRIBE);
@@ -235,17 +257,21 @@ impl Frame {
                 w.u8(tag::REFUSED);
                 w.str(reason);
             }
-            Frame::Series { sub, defs } => {
+            Frame::Series {
+                sub,
+                defs,
+                metadata,
+            } => {
                 w.u8(tag::SERIES);
                 w.uvarint(u64::from(*sub));
                 w.uvarint(defs.len() as u64);
                 for d in defs {
                     w.uvarint(u64::from(d.series));
-                    w.uvarint(d.labels.len() as u64);
-                    for (n, v) in d.labels.iter() {
-                        w.str(n);
-                        w.str(v);
-                    }
+                    write_labels(&mut w, &d.labels);
+                }
+                w.uvarint(metadata.len() as u64);
+                for m in metadata {
+                    write_metadata(&mut w, m);
                 }
             }
             Frame::Samples {
@@ -260,15 +286,39 @@ impl Frame {
                 w.uvarint(*prev);
                 w.bytes(block);
             }
-            Frame::History { sub, seq, chunks } => {
+            Frame::History {
+                sub,
+                seq,
+                columns,
+                chunks,
+            } => {
                 w.u8(tag::HISTORY);
                 w.uvarint(u64::from(*sub));
                 w.uvarint(*seq);
-                w.uvarint(chunks.len() as u64);
-                for c in chunks {
-                    w.uvarint(u64::from(c.series));
-                    w.u8(c.encoding);
+                w.uvarint(columns.len() as u64);
+                for c in columns {
+                    w.uvarint(u64::from(c.samples));
                     w.bytes(&c.bytes);
+                }
+                // Per chunk: the series as a zig-zag delta from the previous chunk's (chunks go
+                // by series, so mostly 0 or 1: one byte), then one byte that is either
+                // `VALUES` (a column index follows) or the whole chunk's encoding.
+                w.uvarint(chunks.len() as u64);
+                let mut prev = 0i64;
+                for c in chunks {
+                    w.varint(i64::from(c.series) - prev);
+                    prev = i64::from(c.series);
+                    match &c.data {
+                        ChunkData::Whole { encoding, bytes } => {
+                            w.u8(*encoding);
+                            w.bytes(bytes);
+                        }
+                        ChunkData::Values { column, bytes } => {
+                            w.u8(VALUES);
+                            w.uvarint(u64::from(*column));
+                            w.bytes(bytes);
+                        }
+                    }
                 }
             }
             Frame::Resync { sub, reason } => {
@@ -280,15 +330,32 @@ impl Frame {
                 w.u8(tag::TARGETS);
                 w.uvarint(targets.len() as u64);
                 for t in targets {
-                    w.str(&t.job);
-                    w.str(&t.instance);
-                    w.u8(u8::from(t.up));
-                    w.str(&t.last_error);
-                    w.varint(t.last_scrape);
-                    w.f64(t.last_duration_seconds);
+                    write_target(&mut w, t);
                 }
             }
+            Frame::Request { id, request } => {
+                w.u8(tag::REQUEST);
+                w.uvarint(u64::from(*id));
+                write_request(&mut w, request);
+            }
+            Frame::Reply { id, reply } => {
+                w.u8(tag::REPLY);
+                w.uvarint(u64::from(*id));
+                write_reply(&mut w, reply);
+            }
         }
+        w.buf
+    }
+
+    /// A refusal a peer speaking protocol `version` can read: `Hello` and `Refused` keep one
+    /// layout in every version, so a page and a relay of different versions still tell the user
+    /// why they cannot talk instead of failing to decode each other.
+    pub fn refusal_for(version: u16, reason: &str) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.buf.extend_from_slice(&MAGIC);
+        w.u8(u8::try_from(version).unwrap_or(u8::MAX));
+        w.u8(tag::REFUSED);
+        w.str(reason);
         w.buf
     }
 
@@ -308,13 +375,15 @@ impl Frame {
             });
         }
         let version = r.u8()?;
-        if u16::from(version) != PROTOCOL_VERSION {
+        let kind = r.u8()?;
+        // Hello and Refused read the same in every version (see `refusal_for`).
+        if u16::from(version) != PROTOCOL_VERSION && kind != tag::HELLO && kind != tag::REFUSED {
             return Err(DecodeError {
                 offset: 2,
                 kind: DecodeErrorKind::UnsupportedVersion(version),
             });
         }
-        let frame = match r.u8()? {
+        let frame = match kind {
             tag::HELLO => {
                 let version = u16::try_from(r.uvarint()?).unwrap_or(u16::MAX);
                 let token = match r.u8()? {
@@ -333,20 +402,7 @@ impl Frame {
                         seq: r.uvarint()?,
                     }),
                 };
-                let n = r.count(3)?;
-                let mut matchers = Vec::with_capacity(n);
-                for _ in 0..n {
-                    let name = r.str()?.to_owned();
-                    let op = match r.u8()? {
-                        0 => MatchOp::Equal,
-                        1 => MatchOp::NotEqual,
-                        2 => MatchOp::RegexMatch,
-                        3 => MatchOp::RegexNoMatch,
-                        o => return Err(r.err(DecodeErrorKind::UnknownMatchOp(o))),
-                    };
-                    let value = r.str()?.to_owned();
-                    matchers.push(MatcherSpec { name, op, value });
-                }
+                let matchers = read_matchers(&mut r)?;
                 Frame::Subscribe {
                     sub,
                     matchers,
@@ -372,17 +428,19 @@ impl Frame {
                 let mut defs = Vec::with_capacity(n);
                 for _ in 0..n {
                     let series = r.u32()?;
-                    let k = r.count(2)?;
-                    let mut pairs = Vec::with_capacity(k);
-                    for _ in 0..k {
-                        pairs.push((r.str()?, r.str()?));
-                    }
-                    defs.push(SeriesDef {
-                        series,
-                        labels: Labels::new(pairs),
-                    });
+                    let labels = read_labels(&mut r)?;
+                    defs.push(SeriesDef { series, labels });
                 }
-                Frame::Series { sub, defs }
+                let n = r.count(METADATA_MIN_BYTES)?;
+                let mut metadata = Vec::with_capacity(n);
+                for _ in 0..n {
+                    metadata.push(read_metadata(&mut r)?);
+                }
+                Frame::Series {
+                    sub,
+                    defs,
+                    metadata,
+                }
             }
             tag::SAMPLES => Frame::Samples {
                 sub: r.u32()?,
@@ -393,36 +451,73 @@ impl Frame {
             tag::HISTORY => {
                 let sub = r.u32()?;
                 let seq = r.uvarint()?;
-                let n = r.count(3)?;
-                let mut chunks = Vec::with_capacity(n);
+                let n = r.count(2)?;
+                let mut columns = Vec::with_capacity(n);
                 for _ in 0..n {
-                    chunks.push(HistoryChunk {
-                        series: r.u32()?,
-                        encoding: r.u8()?,
+                    let samples = u16::try_from(r.uvarint()?).map_err(|_| {
+                        r.err(DecodeErrorKind::BadBlock("column over 65535 samples"))
+                    })?;
+                    columns.push(TimeColumn {
+                        samples,
                         bytes: r.byte_string()?.to_vec(),
                     });
                 }
-                Frame::History { sub, seq, chunks }
+                let n = r.count(3)?;
+                let mut chunks = Vec::with_capacity(n);
+                let mut prev = 0i64;
+                for _ in 0..n {
+                    let series = prev
+                        .checked_add(r.varint()?)
+                        .and_then(|s| u32::try_from(s).ok())
+                        .ok_or_else(|| r.err(DecodeErrorKind::BadBlock("series out of range")))?;
+                    prev = i64::from(series);
+                    let data = match r.u8()? {
+                        VALUES => {
+                            let column = r.u32()?;
+                            if column as usize >= columns.len() {
+                                return Err(r.err(DecodeErrorKind::BadBlock(
+                                    "chunk names a timestamp column the frame does not have",
+                                )));
+                            }
+                            ChunkData::Values {
+                                column,
+                                bytes: r.byte_string()?.to_vec(),
+                            }
+                        }
+                        encoding => ChunkData::Whole {
+                            encoding,
+                            bytes: r.byte_string()?.to_vec(),
+                        },
+                    };
+                    chunks.push(HistoryChunk { series, data });
+                }
+                Frame::History {
+                    sub,
+                    seq,
+                    columns,
+                    chunks,
+                }
             }
             tag::RESYNC => Frame::Resync {
                 sub: r.u32()?,
                 reason: r.str()?.to_owned(),
             },
             tag::TARGETS => {
-                let n = r.count(13)?;
+                let n = r.count(TARGET_MIN_BYTES)?;
                 let mut targets = Vec::with_capacity(n);
                 for _ in 0..n {
-                    targets.push(TargetHealth {
-                        job: r.str()?.to_owned(),
-                        instance: r.str()?.to_owned(),
-                        up: r.u8()? != 0,
-                        last_error: r.str()?.to_owned(),
-                        last_scrape: r.varint()?,
-                        last_duration_seconds: r.f64()?,
-                    });
+                    targets.push(read_target(&mut r)?);
                 }
                 Frame::Targets { targets }
             }
+            tag::REQUEST => Frame::Request {
+                id: r.u32()?,
+                request: read_request(&mut r)?,
+            },
+            tag::REPLY => Frame::Reply {
+                id: r.u32()?,
+                reply: read_reply(&mut r)?,
+            },
             t => {
                 return Err(DecodeError {
                     offset: 3,
@@ -435,10 +530,55 @@ impl Frame {
     }
 }
 
+pub(crate) fn write_matchers(w: &mut Writer, matchers: &[MatcherSpec]) {
+    w.uvarint(matchers.len() as u64);
+    for m in matchers {
+        w.str(&m.name);
+        w.u8(op_code(m.op));
+        w.str(&m.value);
+    }
+}
+
+pub(crate) fn read_matchers(r: &mut Reader<'_>) -> Result<Vec<MatcherSpec>, DecodeError> {
+    let n = r.count(3)?;
+    let mut matchers = Vec::with_capacity(n);
+    for _ in 0..n {
+        let name = r.str()?.to_owned();
+        let op = match r.u8()? {
+            0 => MatchOp::Equal,
+            1 => MatchOp::NotEqual,
+            2 => MatchOp::RegexMatch,
+            3 => MatchOp::RegexNoMatch,
+            o => return Err(r.err(DecodeErrorKind::UnknownMatchOp(o))),
+        };
+        let value = r.str()?.to_owned();
+        matchers.push(MatcherSpec { name, op, value });
+    }
+    Ok(matchers)
+}
+
+pub(crate) fn write_labels(w: &mut Writer, labels: &Labels) {
+    w.uvarint(labels.len() as u64);
+    for (n, v) in labels.iter() {
+        w.str(n);
+        w.str(v);
+    }
+}
+
+pub(crate) fn read_labels(r: &mut Reader<'_>) -> Result<Labels, DecodeError> {
+    let k = r.count(2)?;
+    let mut pairs = Vec::with_capacity(k);
+    for _ in 0..k {
+        pairs.push((r.str()?, r.str()?));
+    }
+    Ok(Labels::new(pairs))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // in tests a panic is the failure report
 mod tests {
     use super::*;
+    use crate::{Health, MetricType, ReplyErrorKind, TimeRange};
 
     fn all_frames() -> Vec<Frame> {
         let mut batch = SampleBatch::default();
@@ -461,13 +601,25 @@ mod tests {
         let xor = lookout_tsdb::chunk::encode_xor(&[(1000, 1.0), (16_000, 2.5)])
             .unwrap()
             .into_bytes();
+        let col = lookout_tsdb::chunk::col::encode(&[(1000, 1.0), (16_000, 2.5)]).unwrap();
+        let (_, tcol, values) = lookout_tsdb::chunk::col::split(&col).unwrap();
+        let (tcol, values) = (tcol.to_vec(), values.to_vec());
+        let target = TargetHealth {
+            scrape_pool: "api".into(),
+            scrape_url: "http://127.0.0.1:9/metrics".into(),
+            labels: Labels::new([("job", "api"), ("instance", "127.0.0.1:9")]),
+            health: Health::Down,
+            last_error: "connection refused".into(),
+            last_scrape: 5,
+            last_duration_seconds: 0.25,
+        };
         vec![
             Frame::Hello {
-                version: 2,
+                version: PROTOCOL_VERSION,
                 token: Some("sekret".into()),
             },
             Frame::Hello {
-                version: 2,
+                version: PROTOCOL_VERSION,
                 token: None,
             },
             Frame::Subscribe {
@@ -490,7 +642,7 @@ mod tests {
             },
             Frame::Unsubscribe { sub: 9 },
             Frame::Welcome {
-                version: 2,
+                version: PROTOCOL_VERSION,
                 relay_time: 1_700_000_000_000,
                 epoch: u64::MAX,
             },
@@ -503,6 +655,20 @@ mod tests {
                     series: 4,
                     labels: Labels::new([("__name__", "up"), ("job", "a\"b")]),
                 }],
+                metadata: vec![
+                    MetricMetadata {
+                        metric: "http_request_duration_seconds".into(),
+                        kind: MetricType::Histogram,
+                        help: "Request latency.".into(),
+                        unit: "seconds".into(),
+                    },
+                    MetricMetadata {
+                        metric: "up".into(),
+                        kind: MetricType::Unknown,
+                        help: String::new(),
+                        unit: String::new(),
+                    },
+                ],
             },
             Frame::Samples {
                 sub: 1,
@@ -513,25 +679,104 @@ mod tests {
             Frame::History {
                 sub: 1,
                 seq: 9,
-                chunks: vec![HistoryChunk {
-                    series: 4,
-                    encoding: 1,
-                    bytes: xor,
+                columns: vec![TimeColumn {
+                    samples: 2,
+                    bytes: tcol,
                 }],
+                chunks: vec![
+                    HistoryChunk {
+                        series: 4,
+                        data: ChunkData::Whole {
+                            encoding: 1,
+                            bytes: xor,
+                        },
+                    },
+                    HistoryChunk {
+                        series: 5,
+                        data: ChunkData::Values {
+                            column: 0,
+                            bytes: values,
+                        },
+                    },
+                ],
             },
             Frame::Resync {
                 sub: 1,
                 reason: "relay restarted".into(),
             },
             Frame::Targets {
-                targets: vec![TargetHealth {
-                    job: "api".into(),
-                    instance: "127.0.0.1:9".into(),
-                    up: false,
-                    last_error: "connection refused".into(),
-                    last_scrape: 5,
-                    last_duration_seconds: 0.25,
-                }],
+                targets: vec![target.clone()],
+            },
+            Frame::Request {
+                id: 1,
+                request: Request::LabelNames {
+                    matchers: vec![],
+                    range: None,
+                },
+            },
+            Frame::Request {
+                id: 2,
+                request: Request::LabelValues {
+                    name: "job".into(),
+                    matchers: vec![MatcherSpec::new("__name__", MatchOp::Equal, "up")],
+                    range: Some(TimeRange {
+                        start: -5,
+                        end: 1_700_000_000_000,
+                    }),
+                },
+            },
+            Frame::Request {
+                id: 3,
+                request: Request::Series {
+                    matchers: vec![MatcherSpec::new("job", MatchOp::RegexNoMatch, "a.*")],
+                    range: None,
+                },
+            },
+            Frame::Request {
+                id: 4,
+                request: Request::Metadata {
+                    metric: Some("up".into()),
+                },
+            },
+            Frame::Request {
+                id: 5,
+                request: Request::Metadata { metric: None },
+            },
+            Frame::Request {
+                id: u32::MAX,
+                request: Request::Targets,
+            },
+            Frame::Reply {
+                id: 1,
+                reply: Reply::LabelNames(vec!["__name__".into(), "job".into()]),
+            },
+            Frame::Reply {
+                id: 2,
+                reply: Reply::LabelValues(vec!["api".into(), "é".into()]),
+            },
+            Frame::Reply {
+                id: 3,
+                reply: Reply::Series(vec![Labels::new([("__name__", "up")]), Labels::default()]),
+            },
+            Frame::Reply {
+                id: 4,
+                reply: Reply::Metadata(vec![MetricMetadata {
+                    metric: "up".into(),
+                    kind: MetricType::Gauge,
+                    help: "1 if the scrape worked".into(),
+                    unit: String::new(),
+                }]),
+            },
+            Frame::Reply {
+                id: 5,
+                reply: Reply::Targets(vec![target]),
+            },
+            Frame::Reply {
+                id: 6,
+                reply: Reply::Error {
+                    kind: ReplyErrorKind::BadRequest,
+                    message: "bad matcher".into(),
+                },
             },
         ]
     }
@@ -569,7 +814,8 @@ mod tests {
     #[test]
     fn huge_counts_are_refused_before_allocating() {
         let mut w = Writer::default();
-        w.buf.extend_from_slice(b"LK\x02");
+        w.buf.extend_from_slice(b"LK");
+        w.u8(PROTOCOL_VERSION as u8);
         w.u8(tag::HISTORY);
         w.uvarint(1);
         w.uvarint(1);
@@ -578,6 +824,39 @@ mod tests {
         assert!(
             matches!(e.kind, DecodeErrorKind::LengthTooLarge { .. }),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn a_hello_and_a_refusal_read_across_versions() {
+        // A page of protocol 2 says hello to this relay: the relay can read which version it
+        // speaks, and answer in a refusal that page can read.
+        let v2_hello = [b'L', b'K', 2, tag::HELLO, 2, 0];
+        assert_eq!(
+            Frame::decode(&v2_hello).unwrap(),
+            Frame::Hello {
+                version: 2,
+                token: None
+            }
+        );
+        let refusal = Frame::refusal_for(2, "this relay speaks protocol 3");
+        assert_eq!(&refusal[..4], &[b'L', b'K', 2, tag::REFUSED]);
+        assert_eq!(
+            Frame::decode(&refusal).unwrap(),
+            Frame::Refused {
+                reason: "this relay speaks protocol 3".into()
+            }
+        );
+        // Anything else of another version is an error naming it.
+        let mut b = Frame::Request {
+            id: 1,
+            request: Request::Targets,
+        }
+        .encode();
+        b[2] = 2;
+        assert_eq!(
+            Frame::decode(&b).unwrap_err().kind,
+            DecodeErrorKind::UnsupportedVersion(2)
         );
     }
 

@@ -27,16 +27,27 @@ mod block;
 mod codec;
 mod error;
 mod frame;
+mod request;
 mod session;
 
 pub use block::{BlockDecoder, BlockEncoder, MAX_SERIES_PER_SUBSCRIPTION};
 pub use error::{DecodeError, DecodeErrorKind};
-pub use frame::{Frame, HistoryChunk, MatcherSpec, Resume, SampleBatch, SeriesDef, TargetHealth};
+pub use frame::{
+    ChunkData, Frame, HistoryChunk, MatcherSpec, Resume, SampleBatch, SeriesDef, TimeColumn,
+};
+pub use lookout_tsdb::exposition::MetricType;
+pub use request::{
+    Health, MetricMetadata, Reply, ReplyErrorKind, Request, TargetHealth, TimeRange,
+    family_candidates,
+};
 pub use session::{Event, Session, SessionError};
 
 /// The protocol version this build speaks. A peer with another version is refused in the hello.
 /// Version 2: epochs and resume points, live blocks coded per subscription, history as chunks.
-pub const PROTOCOL_VERSION: u16 = 2;
+/// Version 3: requests and replies, metric metadata with series, shared timestamp columns in
+/// history, target labels and health. `Hello` and `Refused` read the same in every version, so
+/// a mismatch is a refusal the user can read ([`Frame::refusal_for`]).
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// The largest message either side accepts, in bytes.
 /// The relay's limit on what a page sends is much smaller (see the relay's stream settings).

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::{
-    BlockDecoder, DecodeError, Frame, MatcherSpec, PROTOCOL_VERSION, Resume, SampleBatch,
-    SeriesDef, TargetHealth,
+    BlockDecoder, ChunkData, DecodeError, Frame, HistoryChunk, MatcherSpec, MetricMetadata,
+    PROTOCOL_VERSION, Reply, Request, Resume, SampleBatch, SeriesDef, TargetHealth, TimeColumn,
 };
 
 #[derive(Debug)]
@@ -32,10 +32,12 @@ pub enum Event {
     },
     /// The relay refused the connection; retrying without a change will not help.
     Refused(String),
-    /// Series that later samples of `sub` refer to (numbers valid for this connection).
+    /// Series that later samples of `sub` refer to (numbers valid for this connection), with
+    /// the HELP/TYPE/UNIT of their metric families where the targets expose them.
     Series {
         sub: u32,
         defs: Vec<SeriesDef>,
+        metadata: Vec<MetricMetadata>,
     },
     /// Samples of `sub`, live or history. Samples the page already has may come again.
     Samples {
@@ -48,6 +50,11 @@ pub enum Event {
         reason: String,
     },
     Targets(Vec<TargetHealth>),
+    /// The answer to the request [`Session::request`] numbered `id`.
+    Reply {
+        id: u32,
+        reply: Reply,
+    },
 }
 
 /// The stream can no longer be trusted on this connection; reconnect (the session resumes).
@@ -110,6 +117,9 @@ pub struct Session {
     token: Option<String>,
     epoch: Option<u64>,
     subs: BTreeMap<u32, ClientSub>,
+    /// Requests sent and not answered yet: sent again on the next connection.
+    pending: BTreeMap<u32, Request>,
+    next_request: u32,
 }
 
 impl Session {
@@ -134,6 +144,26 @@ impl Session {
             },
         );
         sub
+    }
+
+    /// Asks the relay something: returns the request's id (its reply, [`Event::Reply`], carries
+    /// the same) and the frame to send now if connected. Unanswered requests are sent again on
+    /// the next connection, so a reply arrives once the relay is reachable.
+    pub fn request(&mut self, request: Request) -> (u32, Frame) {
+        self.next_request = self.next_request.wrapping_add(1);
+        let id = self.next_request;
+        self.pending.insert(id, request.clone());
+        (id, Frame::Request { id, request })
+    }
+
+    /// Forgets a request whose answer is no longer wanted (a reply may still arrive).
+    pub fn cancel(&mut self, id: u32) {
+        self.pending.remove(&id);
+    }
+
+    /// Requests sent and not answered yet.
+    pub fn pending_requests(&self) -> usize {
+        self.pending.len()
     }
 
     /// Moves every subscription's history start (used only when the relay cannot resume).
@@ -171,6 +201,12 @@ impl Session {
                     .map(|(epoch, seq)| Resume { epoch, seq }),
             });
         }
+        for (&id, request) in &self.pending {
+            out.push(Frame::Request {
+                id,
+                request: request.clone(),
+            });
+        }
         out
     }
 
@@ -188,8 +224,23 @@ impl Session {
                 }
             }
             Frame::Refused { reason } => Event::Refused(reason),
-            Frame::Series { sub, defs } => Event::Series { sub, defs },
+            Frame::Series {
+                sub,
+                defs,
+                metadata,
+            } => Event::Series {
+                sub,
+                defs,
+                metadata,
+            },
             Frame::Targets { targets } => Event::Targets(targets),
+            Frame::Reply { id, reply } => {
+                if self.pending.remove(&id).is_none() {
+                    // Cancelled, or answered already on an earlier connection.
+                    return Ok(None);
+                }
+                Event::Reply { id, reply }
+            }
             Frame::Resync { sub, reason } => {
                 // The relay starts the subscription over: its block coder too.
                 if let Some(s) = self.subs.get_mut(&sub) {
@@ -198,19 +249,33 @@ impl Session {
                 }
                 Event::Resync { sub, reason }
             }
-            Frame::History { sub, seq, chunks } => {
+            Frame::History {
+                sub,
+                seq,
+                columns,
+                chunks,
+            } => {
                 let Some(s) = self.subs.get_mut(&sub) else {
                     return Ok(None);
                 };
-                let mut batch = SampleBatch::default();
-                for c in chunks {
-                    decode_chunk(&c.bytes, c.encoding, c.series, &mut batch).map_err(|reason| {
+                let (batch, primes) =
+                    decode_history(&columns, &chunks).map_err(|(series, reason)| {
                         SessionError::BadChunk {
                             sub,
-                            series: c.series,
+                            series,
                             reason,
                         }
                     })?;
+                // Live blocks continue from each series' last history samples, as the relay's.
+                for (r, (prev, last)) in primes {
+                    if !s.decoder.prime(r, prev, last) {
+                        return Err(SessionError::Decode(DecodeError {
+                            offset: 0,
+                            kind: crate::DecodeErrorKind::BadBlock(
+                                "more series than a subscription may hold",
+                            ),
+                        }));
+                    }
                 }
                 s.last_seq = Some(s.last_seq.map_or(seq, |l| l.max(seq)));
                 Event::Samples { sub, batch }
@@ -236,6 +301,58 @@ impl Session {
             _ => return Ok(None),
         }))
     }
+}
+
+/// The last two samples of the last chunk of each series in a history frame.
+type Primes = BTreeMap<u32, (Option<(i64, f64)>, (i64, f64))>;
+
+/// A history frame's samples; a shared timestamp column is decoded once for all its chunks.
+fn decode_history(
+    columns: &[TimeColumn],
+    chunks: &[HistoryChunk],
+) -> Result<(SampleBatch, Primes), (u32, String)> {
+    let mut primes = Primes::new();
+    use lookout_tsdb::chunk::col;
+    let mut batch = SampleBatch::default();
+    let mut decoded: Vec<Option<Vec<i64>>> = vec![None; columns.len()];
+    let mut values = Vec::new();
+    for c in chunks {
+        let fail = |reason: String| (c.series, reason);
+        let from = batch.len();
+        match &c.data {
+            ChunkData::Whole { encoding, bytes } => {
+                decode_chunk(bytes, *encoding, c.series, &mut batch).map_err(fail)?
+            }
+            ChunkData::Values { column, bytes } => {
+                let i = *column as usize;
+                let (Some(tcol), Some(slot)) = (columns.get(i), decoded.get_mut(i)) else {
+                    return Err(fail(format!("no timestamp column {i} in the frame")));
+                };
+                let n = usize::from(tcol.samples);
+                if slot.is_none() {
+                    let mut ts = Vec::new();
+                    col::decode_timestamps(&tcol.bytes, n, &mut ts)
+                        .map_err(|e| fail(e.to_string()))?;
+                    if ts.windows(2).any(|w| w[0] >= w[1]) {
+                        return Err(fail("timestamps out of order".into()));
+                    }
+                    *slot = Some(ts);
+                }
+                let ts = slot.as_deref().unwrap_or_default();
+                col::decode_values(bytes, n, &mut values).map_err(|e| fail(e.to_string()))?;
+                for (&t, &v) in ts.iter().zip(&values) {
+                    batch.push(c.series, t, v);
+                }
+            }
+        }
+        let n = batch.len();
+        if n > from {
+            let at = |i: usize| (batch.timestamps[i], batch.values[i]);
+            let prev = (n - from >= 2).then(|| at(n - 2));
+            primes.insert(c.series, (prev, at(n - 1)));
+        }
+    }
+    Ok((batch, primes))
 }
 
 fn decode_chunk(bytes: &[u8], enc: u8, series: u32, out: &mut SampleBatch) -> Result<(), String> {
@@ -284,6 +401,7 @@ mod tests {
         s.apply(Frame::History {
             sub,
             seq: 10,
+            columns: Vec::new(),
             chunks: Vec::new(),
         })
         .unwrap();
@@ -324,5 +442,155 @@ mod tests {
         .unwrap();
         let mut enc = BlockEncoder::default();
         assert!(s.apply(samples(3, 2, &mut enc, 3000)).is_err());
+    }
+
+    #[test]
+    fn unanswered_requests_are_sent_again_and_replies_name_them() {
+        let mut s = Session::new(None);
+        let (a, fa) = s.request(Request::Targets);
+        let (b, _) = s.request(Request::LabelNames {
+            matchers: Vec::new(),
+            range: None,
+        });
+        assert_ne!(a, b);
+        assert_eq!(
+            fa,
+            Frame::Request {
+                id: a,
+                request: Request::Targets
+            }
+        );
+        let reply = s
+            .apply(Frame::Reply {
+                id: b,
+                reply: Reply::LabelNames(vec!["job".into()]),
+            })
+            .unwrap();
+        assert_eq!(
+            reply,
+            Some(Event::Reply {
+                id: b,
+                reply: Reply::LabelNames(vec!["job".into()])
+            })
+        );
+        // A reply again (a duplicate, or for a cancelled request) is not an event.
+        assert_eq!(
+            s.apply(Frame::Reply {
+                id: b,
+                reply: Reply::LabelNames(Vec::new()),
+            })
+            .unwrap(),
+            None
+        );
+        // The connection dropped before `a` was answered: the next one asks again.
+        let again = s.connect_frames();
+        assert_eq!(
+            again.last(),
+            Some(&Frame::Request {
+                id: a,
+                request: Request::Targets
+            })
+        );
+        assert_eq!(s.pending_requests(), 1);
+        s.cancel(a);
+        assert_eq!(s.connect_frames().len(), 1);
+    }
+
+    #[test]
+    fn history_with_a_shared_timestamp_column_gives_each_series_its_samples() {
+        use lookout_tsdb::chunk::col;
+        let a: Vec<(i64, f64)> = (0..100).map(|i| (i * 15_000 + (i % 3), i as f64)).collect();
+        let b: Vec<(i64, f64)> = a.iter().map(|&(t, v)| (t, v * 0.5 + 0.25)).collect();
+        let (ca, cb) = (col::encode(&a).unwrap(), col::encode(&b).unwrap());
+        let (n, ts, va) = col::split(&ca).unwrap();
+        let (_, ts_b, vb) = col::split(&cb).unwrap();
+        assert_eq!(ts, ts_b);
+        let mut s = Session::new(None);
+        let sub = s.subscribe(Vec::new(), 0);
+        let chunk = |series, column, bytes: &[u8]| HistoryChunk {
+            series,
+            data: ChunkData::Values {
+                column,
+                bytes: bytes.to_vec(),
+            },
+        };
+        let ev = s
+            .apply(Frame::History {
+                sub,
+                seq: 1,
+                columns: vec![TimeColumn {
+                    samples: n,
+                    bytes: ts.to_vec(),
+                }],
+                chunks: vec![chunk(1, 0, va), chunk(2, 0, vb)],
+            })
+            .unwrap();
+        let Some(Event::Samples { batch, .. }) = ev else {
+            panic!("{ev:?}")
+        };
+        let got = |id| {
+            batch
+                .iter()
+                .filter(|s| s.0 == id)
+                .map(|s| (s.1, s.2))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(got(1), a);
+        assert_eq!(got(2), b);
+        // A value column too short for its timestamp column is an error naming the series.
+        let err = s
+            .apply(Frame::History {
+                sub,
+                seq: 2,
+                columns: vec![TimeColumn {
+                    samples: n,
+                    bytes: ts.to_vec(),
+                }],
+                chunks: vec![chunk(7, 0, &va[..va.len() / 2])],
+            })
+            .unwrap_err();
+        assert!(
+            matches!(err, SessionError::BadChunk { series: 7, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn live_blocks_continue_from_the_last_history_sample_on_both_sides() {
+        let mut s = Session::new(None);
+        let sub = s.subscribe(Vec::new(), 0);
+        s.connect_frames();
+        let old: Vec<(i64, f64)> = (0..10).map(|i| (i * 1000, 1e6 + i as f64)).collect();
+        let chunk = lookout_tsdb::chunk::encode_xor(&old).unwrap().into_bytes();
+        s.apply(Frame::History {
+            sub,
+            seq: 4,
+            columns: Vec::new(),
+            chunks: vec![HistoryChunk {
+                series: 3,
+                data: ChunkData::Whole {
+                    encoding: 1,
+                    bytes: chunk,
+                },
+            }],
+        })
+        .unwrap();
+        // The relay primed its encoder with the same last sample: the next value is one step.
+        let mut enc = BlockEncoder::default();
+        enc.prime(3, Some((8000, 1e6 + 8.0)), (9000, 1e6 + 9.0));
+        let mut b = SampleBatch::default();
+        b.push(3, 10_000, 1e6 + 10.0);
+        let block = enc.encode(&b);
+        let unprimed = BlockEncoder::default().encode(&b);
+        assert!(block.len() < unprimed.len(), "{block:?} vs {unprimed:?}");
+        let ev = s
+            .apply(Frame::Samples {
+                sub,
+                seq: 5,
+                prev: 4,
+                block,
+            })
+            .unwrap();
+        assert_eq!(ev, Some(Event::Samples { sub, batch: b }));
     }
 }

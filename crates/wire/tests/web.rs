@@ -2,7 +2,9 @@
 #![cfg(target_arch = "wasm32")]
 
 use lookout_tsdb::{Labels, STALE_NAN_BITS};
-use lookout_wire::{BlockDecoder, BlockEncoder, Frame, SampleBatch, SeriesDef};
+use lookout_wire::{
+    BlockDecoder, BlockEncoder, Frame, MetricMetadata, MetricType, Reply, SampleBatch, SeriesDef,
+};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -30,6 +32,16 @@ fn frames_round_trip_in_the_browser() {
                 series: 0,
                 labels: Labels::new([("__name__", "up"), ("job", "é\"x")]),
             }],
+            metadata: vec![MetricMetadata {
+                metric: "up".into(),
+                kind: MetricType::Gauge,
+                help: "1 if the last scrape worked.".into(),
+                unit: String::new(),
+            }],
+        },
+        Frame::Reply {
+            id: 3,
+            reply: Reply::LabelValues(vec!["api".into(), "ü".into()]),
         },
         Frame::Samples {
             sub: 1,
@@ -42,7 +54,7 @@ fn frames_round_trip_in_the_browser() {
         let bytes = f.encode();
         assert_eq!(Frame::decode(&bytes).map(|f| f.encode()), Ok(bytes));
     }
-    let Frame::Samples { block, .. } = &frames[1] else {
+    let Frame::Samples { block, .. } = &frames[2] else {
         unreachable!()
     };
     let back = BlockDecoder::default()
@@ -61,7 +73,7 @@ fn hostile_bytes_are_errors_in_the_browser() {
     for bytes in [
         &b""[..],
         b"LK",
-        b"LK\x02\x15\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01",
+        b"LK\x03\x15\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01",
         b"XX\x01\x01",
     ] {
         assert!(Frame::decode(bytes).is_err());

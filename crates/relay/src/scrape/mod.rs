@@ -352,9 +352,9 @@ impl ScrapeLoop {
         // A failed scrape stores none of its samples but reports what it counted before it
         // failed, as Prometheus's scrape loop does: nothing when the fetch failed, the samples
         // parsed up to a parse error, all of them past sample_limit.
-        let (counts, samples, error) = match result {
-            Ok(s) => (s.counts, s.samples, None),
-            Err(f) => (f.counts, Vec::new(), Some(f.error)),
+        let (counts, samples, metadata, error) = match result {
+            Ok(s) => (s.counts, s.samples, Some(s.metadata), None),
+            Err(f) => (f.counts, Vec::new(), None, Some(f.error)),
         };
         let up = error.is_none();
         let mut batch = ScrapeBatch::default();
@@ -448,6 +448,10 @@ impl ScrapeLoop {
         state.last_scrape = start_ms;
         state.last_scrape_duration = duration;
         self.hub.update_target(state);
+        // Before the batch: pages learn a new series together with its family's metadata.
+        if let Some(m) = metadata {
+            self.hub.set_metadata(self.target.key, m);
+        }
         self.hub.publish(batch);
     }
 

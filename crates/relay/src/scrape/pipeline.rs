@@ -221,6 +221,8 @@ pub struct Scraped {
     /// Store them, then [`SeriesCache::commit`].
     pub samples: Vec<(SeriesRef, Option<i64>, f64)>,
     pub counts: Counts,
+    /// HELP/TYPE/UNIT of the body's metric families.
+    pub metadata: Vec<lookout_wire::MetricMetadata>,
 }
 
 /// A scrape that failed: why, and what it counted before it did.
@@ -250,11 +252,15 @@ pub fn process(
     let mut over_limit = false;
     let counts = &mut out.counts;
     let samples = &mut out.samples;
+    let mut metadata = crate::metadata::MetadataCollector::default();
     let result = (|| {
         for entry in parser {
             let s = match entry.map_err(ScrapeError::Parse)? {
                 Entry::Sample(s) => s,
-                _ => continue,
+                other => {
+                    metadata.note(&other);
+                    continue;
+                }
             };
             counts.scraped += 1;
             let key = cache.key(s.series);
@@ -314,6 +320,7 @@ pub fn process(
         });
     }
     cache.seen_all = seen == cache.entries.len();
+    out.metadata = metadata.finish();
     Ok(out)
 }
 

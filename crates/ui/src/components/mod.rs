@@ -16,6 +16,7 @@ pub mod targets;
 pub mod theme_toggle;
 pub mod time_picker;
 pub mod variable_bar;
+pub mod token_setting;
 
 pub use dashboard_list::DashboardList;
 pub use dashboard_view::DashboardView;
@@ -31,3 +32,4 @@ pub use targets::TargetsPanel;
 pub use theme_toggle::ThemeToggle;
 pub use time_picker::TimePicker;
 pub use variable_bar::VariableBar;
+pub use token_setting::TokenSetting;

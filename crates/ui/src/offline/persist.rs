@@ -120,7 +120,7 @@ fn valid_file_name(name: &str, kind: &str) -> bool {
 
 /// Newest sample timestamp in a store.
 pub fn newest_sample(store: &Store) -> Option<i64> {
-    (0..store.num_series() as u32)
+    (0..store.id_bound())
         .filter_map(|i| store.time_range(lookout_tsdb::SeriesId(i)))
         .map(|r| r.1)
         .max()

@@ -5,13 +5,16 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use lookout_wire::{Frame, Session};
+use lookout_wire::{Frame, Request, Session};
 
 fuzz_target!(|data: &[u8]| {
     // Several frames in one input, split on a length byte, so the session sees sequences
     // (a block decoded against the state earlier blocks left).
     let mut session = Session::default();
     session.subscribe(Vec::new(), 0);
+    // Pending requests, so replies (ids 1 and 2) reach the session's reply matching.
+    session.request(Request::Targets);
+    session.request(Request::Metadata { metric: None });
     let mut rest = data;
     while let Some((&n, tail)) = rest.split_first() {
         let n = usize::from(n).min(tail.len());
