@@ -7,12 +7,12 @@ use lookout_wire::MatcherSpec;
 use crate::components::theme_toggle::apply_stored_theme;
 use crate::components::time_picker::parse_from;
 use crate::components::{
-    QueryBar, Shortcuts, StatPanel, StatusBar, TargetsPanel, ThemeToggle, TimePicker,
-    TimeSeriesPanel,
+    PanelContext, PanelView, QueryBar, Shortcuts, StatusBar, TargetsPanel, ThemeToggle, TimePicker,
 };
 use crate::connection::{ConnState, Connection, Handlers, default_relay_url};
 use crate::dashboard::{self, Dashboard, PanelKind};
 use crate::data::PageData;
+use crate::panel_options::{self as po, PanelSpec, PanelType};
 use crate::query::PanelQuery;
 
 /// How much history panels show unless the URL says otherwise (`from=now-1h`), ms.
@@ -90,6 +90,37 @@ fn subscriptions(d: &Dashboard) -> Vec<Vec<MatcherSpec>> {
     subs
 }
 
+/// A dashboard panel as the renderers read it.
+fn spec_of(p: &dashboard::Panel) -> PanelSpec {
+    let mut spec = PanelSpec {
+        key: p.id.clone(),
+        title: p.title.clone(),
+        kind: match p.kind {
+            PanelKind::Stat => PanelType::Stat,
+            _ => PanelType::Timeseries,
+        },
+        targets: vec![po::Target {
+            expr: p.expr.clone(),
+            legend_format: p.legend.clone(),
+        }],
+        ..PanelSpec::default()
+    };
+    let d = &mut spec.field_config.defaults;
+    d.unit = Some(p.unit.id().to_owned());
+    if !p.thresholds.is_empty() {
+        d.thresholds.steps = p
+            .thresholds
+            .iter()
+            .enumerate()
+            .map(|(i, (v, (r, g, b)))| po::ThresholdStep {
+                color: format!("#{r:02x}{g:02x}{b:02x}"),
+                value: (i > 0).then_some(*v),
+            })
+            .collect();
+    }
+    spec
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     let data = StoredValue::new_local(PageData::default());
@@ -152,16 +183,21 @@ pub fn App() -> impl IntoView {
         data.with_value(|d| d.samples_received)
     });
 
+    let ctx = PanelContext {
+        data,
+        version,
+        range,
+        min_step: MIN_STEP_MS,
+        hover,
+        zoom,
+    };
     let panels = dash
         .panels
         .iter()
         .cloned()
         .map(|p| match p.kind {
             PanelKind::Targets => view! { <TargetsPanel targets=targets /> }.into_any(),
-            PanelKind::Stat => view! { <StatPanel panel=p data=data version=version range=range min_step=MIN_STEP_MS /> }.into_any(),
-            PanelKind::TimeSeries => {
-                view! { <TimeSeriesPanel panel=p data=data version=version range=range min_step=MIN_STEP_MS hover=hover zoom=zoom /> }.into_any()
-            }
+            _ => view! { <PanelView spec=spec_of(&p) ctx=ctx /> }.into_any(),
         })
         .collect_view();
 

@@ -11,6 +11,8 @@ pub mod connection;
 pub mod dashboard;
 pub mod data;
 pub mod format;
+pub mod legend;
+pub mod panel_options;
 pub mod query;
 pub mod table;
 

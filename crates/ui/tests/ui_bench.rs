@@ -6,7 +6,7 @@ use lookout_tsdb::Labels;
 use lookout_ui::charts::decimate::m4;
 use lookout_ui::charts::timeseries;
 use lookout_ui::data::SeriesView;
-use lookout_ui::format::Unit;
+use lookout_ui::panel_options::FieldDefaults;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 
@@ -69,6 +69,7 @@ fn redraw_20_series_of_10k_points() {
         .expect("attached");
     let data = series();
     let (start, end) = (0, 9_999 * 15_000);
+    let field = FieldDefaults::default();
 
     let t = now();
     let reduced: usize = data
@@ -78,12 +79,12 @@ fn redraw_20_series_of_10k_points() {
     let m4_ms = now() - t;
 
     // Warm once (fonts, first context), then time redraws as a live page does them.
-    timeseries::draw(&canvas, &data, start, end, Unit::Short, false).expect("drawn");
+    timeseries::draw(&canvas, &data, &[], start, end, &field, false).expect("drawn");
     let runs = 20;
     let mut times: Vec<f64> = (0..runs)
         .map(|_| {
             let t = now();
-            timeseries::draw(&canvas, &data, start, end, Unit::Short, false).expect("drawn");
+            timeseries::draw(&canvas, &data, &[], start, end, &field, false).expect("drawn");
             now() - t
         })
         .collect();

@@ -1,6 +1,7 @@
 //! Components: each wires signals to the plain-Rust logic of the crate.
 
 pub mod panel;
+pub mod panel_view;
 pub mod query_bar;
 pub mod shortcuts;
 pub mod stat;
@@ -11,6 +12,7 @@ pub mod theme_toggle;
 pub mod time_picker;
 
 pub use panel::TimeSeriesPanel;
+pub use panel_view::{PanelContext, PanelView};
 pub use query_bar::QueryBar;
 pub use shortcuts::Shortcuts;
 pub use stat::StatPanel;
