@@ -7,7 +7,8 @@ use lookout_wire::MatcherSpec;
 use crate::components::theme_toggle::apply_stored_theme;
 use crate::components::time_picker::parse_from;
 use crate::components::{
-    PanelContext, PanelView, QueryBar, Shortcuts, StatusBar, TargetsPanel, ThemeToggle, TimePicker,
+    ExplorePage, PanelContext, PanelView, QueryBar, Shortcuts, StatusBar, TargetsPage,
+    TargetsPanel, ThemeToggle, TimePicker,
 };
 use crate::connection::{ConnState, Connection, Handlers, default_relay_url};
 use crate::dashboard::{self, Dashboard, PanelKind};
@@ -74,11 +75,35 @@ fn initial_dashboard() -> Dashboard {
     }
 }
 
-/// What to ask the relay for: the selectors of every panel's query, plus `up` for the targets.
-fn subscriptions(d: &Dashboard) -> Vec<Vec<MatcherSpec>> {
+/// The pages besides dashboards: `?panels` (every panel type), `?explore&q=...`, `?targets`.
+#[derive(Debug, Clone, PartialEq)]
+enum Page {
+    Dashboard,
+    Gallery,
+    Explore(String),
+    Targets,
+}
+
+fn page() -> Page {
+    let Some(p) = params() else {
+        return Page::Dashboard;
+    };
+    if p.has("explore") {
+        Page::Explore(p.get("q").unwrap_or_default())
+    } else if p.has("targets") {
+        Page::Targets
+    } else if p.has("panels") {
+        Page::Gallery
+    } else {
+        Page::Dashboard
+    }
+}
+
+/// What to ask the relay for: the selectors of every query, plus `up` for the targets.
+fn subscriptions(exprs: &[String]) -> Vec<Vec<MatcherSpec>> {
     let mut subs = vec![vec![MatcherSpec::new("__name__", MatchOp::Equal, "up")]];
-    for p in &d.panels {
-        for s in PanelQuery::parse(&p.expr)
+    for e in exprs {
+        for s in PanelQuery::parse(e)
             .map(|q| q.subscriptions())
             .unwrap_or_default()
         {
@@ -91,7 +116,7 @@ fn subscriptions(d: &Dashboard) -> Vec<Vec<MatcherSpec>> {
 }
 
 /// A dashboard panel as the renderers read it.
-fn spec_of(p: &dashboard::Panel) -> PanelSpec {
+pub fn spec_of(p: &dashboard::Panel) -> PanelSpec {
     let mut spec = PanelSpec {
         key: p.id.clone(),
         title: p.title.clone(),
@@ -128,6 +153,21 @@ pub fn App() -> impl IntoView {
     let (state, set_state) = signal(ConnState::Connecting);
     let (now, set_now) = signal(js_sys::Date::now() as i64);
     let dash = initial_dashboard();
+    let page = page();
+    let gallery = if page == Page::Gallery {
+        crate::gallery::panels()
+    } else {
+        Vec::new()
+    };
+    let exprs: Vec<String> = match &page {
+        Page::Dashboard => dash.panels.iter().map(|p| p.expr.clone()).collect(),
+        Page::Gallery => gallery
+            .iter()
+            .flat_map(|s| s.targets.iter().map(|t| t.expr.clone()))
+            .collect(),
+        Page::Explore(q) => vec![q.clone()],
+        Page::Targets => Vec::new(),
+    };
     apply_stored_theme();
     let range_ms = RwSignal::new(
         params()
@@ -138,7 +178,7 @@ pub fn App() -> impl IntoView {
 
     let connection = Connection::open(
         relay_url(),
-        subscriptions(&dash),
+        subscriptions(&exprs),
         Handlers {
             on_frame: Box::new(move |frame| {
                 if data.try_update_value(|d| d.apply(frame)).unwrap_or(false) {
@@ -191,21 +231,59 @@ pub fn App() -> impl IntoView {
         hover,
         zoom,
     };
-    let panels = dash
-        .panels
-        .iter()
-        .cloned()
-        .map(|p| match p.kind {
-            PanelKind::Targets => view! { <TargetsPanel targets=targets /> }.into_any(),
-            _ => view! { <PanelView spec=spec_of(&p) ctx=ctx /> }.into_any(),
-        })
-        .collect_view();
+    let health = Signal::derive(move || {
+        version.track();
+        data.with_value(|d| d.health.clone())
+    });
+    let (title, body) = match page {
+        Page::Dashboard => (
+            dash.title.clone(),
+            view! {
+                <main class="grid">
+                    {dash
+                        .panels
+                        .iter()
+                        .cloned()
+                        .map(|p| match p.kind {
+                            PanelKind::Targets => view! { <TargetsPanel targets=targets /> }.into_any(),
+                            _ => view! { <PanelView spec=spec_of(&p) ctx=ctx /> }.into_any(),
+                        })
+                        .collect_view()}
+                </main>
+            }
+            .into_any(),
+        ),
+        Page::Gallery => (
+            "Panel gallery".to_owned(),
+            view! {
+                <main class="grid gallery">
+                    {gallery.into_iter().map(|spec| view! { <PanelView spec=spec ctx=ctx /> }).collect_view()}
+                </main>
+            }
+            .into_any(),
+        ),
+        Page::Explore(q) => (
+            "Explore".to_owned(),
+            view! { <main class="page"><ExplorePage query=q ctx=ctx /></main> }.into_any(),
+        ),
+        Page::Targets => (
+            "Targets".to_owned(),
+            view! { <main class="page"><TargetsPage health=health now=now /></main> }.into_any(),
+        ),
+    };
+    let explore_page = title == "Explore";
 
     view! {
         <header class="topbar">
             <h1>"Lookout"</h1>
-            <span class="dashboard-title">{dash.title.clone()}</span>
-            <QueryBar />
+            <nav class="pages">
+                <a href="?">"Dashboard"</a>
+                <a href="?explore">"Explore"</a>
+                <a href="?targets">"Targets"</a>
+                <a href="?panels">"Panels"</a>
+            </nav>
+            <span class="dashboard-title">{title}</span>
+            {(!explore_page).then(|| view! { <QueryBar /> })}
             <TimePicker range_ms=range_ms />
             <Show when=move || zoom.get().is_some()>
                 <button class="back-to-live" type="button" on:click=move |_| zoom.set(None) title="Leave the zoomed range and follow now">
@@ -215,7 +293,7 @@ pub fn App() -> impl IntoView {
             <ThemeToggle />
             <StatusBar state=state newest=newest samples=samples />
         </header>
-        <main class="grid">{panels}</main>
+        {body}
         <Shortcuts range_ms=range_ms zoom=zoom />
     }
 }

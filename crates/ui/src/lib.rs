@@ -11,10 +11,12 @@ pub mod connection;
 pub mod dashboard;
 pub mod data;
 pub mod format;
+pub mod gallery;
 pub mod legend;
 pub mod panel_options;
 pub mod query;
 pub mod table;
+pub mod target_list;
 
 /// Mounts the app on the page's body.
 pub fn start() {

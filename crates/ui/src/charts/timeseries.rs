@@ -4,8 +4,6 @@
 //! a redraw costs a handful of calls into JavaScript instead of one per point (measured in
 //! `cargo xtask bench ui`: the per-point `lineTo` calls were most of the redraw).
 
-use std::fmt::Write as _;
-
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 use wasm_bindgen::JsCast;
@@ -235,11 +233,11 @@ pub fn draw(
                     .min()
                     .unwrap_or(end - start);
                 let w = (step as f64 * px.sx * 0.8).max(1.0);
-                let mut d = String::with_capacity(b.len() * 24);
+                let mut d = PathData::with_capacity(b.len() * 40);
                 for &(t, bottom, top) in b {
                     if top.is_finite() {
-                        let (x, y0, y1) = (px.x(t) - w / 2.0, px.y(bottom), px.y(top));
-                        let _ = write!(d, "M{x:.1} {y0:.1}h{w:.1}V{y1:.1}h{:.1}Z", -w);
+                        let x = px.x(t) - w / 2.0;
+                        d.rect(x, px.y(bottom), x + w, px.y(top));
                     }
                 }
                 ctx.set_global_alpha(if alpha > 0.0 { alpha.max(0.3) } else { 0.8 });
@@ -248,18 +246,13 @@ pub fn draw(
                 ctx.set_global_alpha(1.0);
             }
             DrawStyle::Points => {
+                // Squares: at a few pixels wide they read as dots and cost 4 segments each.
                 let r = (custom.point_size / 2.0).max(1.0) * dpr;
-                let mut d = String::with_capacity(b.len() * 24);
+                let mut d = PathData::with_capacity(b.len() * 40);
                 for &(t, _, top) in b {
                     if top.is_finite() {
                         let (x, y) = (px.x(t), px.y(top));
-                        let _ = write!(
-                            d,
-                            "M{:.1} {y:.1}a{r:.1} {r:.1} 0 1 0 {:.1} 0a{r:.1} {r:.1} 0 1 0 {:.1} 0",
-                            x - r,
-                            2.0 * r,
-                            -2.0 * r
-                        );
+                        d.rect(x - r, y - r, x + r, y + r);
                     }
                 }
                 ctx.set_fill_style_str(&color);
@@ -292,45 +285,102 @@ impl Pixels {
     }
 }
 
-fn path(d: &str) -> Result<Path2d, String> {
-    Path2d::new_with_path_string(d).map_err(|_| "the browser refused a chart path".to_owned())
+pub(crate) fn path(d: &PathData) -> Result<Path2d, String> {
+    Path2d::new_with_path_string(&d.0).map_err(|_| "the browser refused a chart path".to_owned())
+}
+
+/// SVG path data in whole device pixels. Written by hand: formatting floats was most of the
+/// cost of building a path (`cargo xtask bench ui`), and sub-pixel positions buy nothing on a
+/// canvas already sized in device pixels. A point landing on the previous one is skipped.
+#[derive(Debug, Default)]
+pub(crate) struct PathData(pub(crate) String, Option<(i32, i32)>);
+
+impl PathData {
+    pub(crate) fn with_capacity(n: usize) -> PathData {
+        PathData(String::with_capacity(n), None)
+    }
+    fn int(&mut self, v: i32) {
+        let mut buf = [0u8; 12];
+        let mut i = buf.len();
+        let mut n = v.unsigned_abs();
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        if v < 0 {
+            i -= 1;
+            buf[i] = b'-';
+        }
+        // Digits and '-' only.
+        self.0
+            .push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+    }
+    fn cmd(&mut self, c: char, x: f64, y: f64) {
+        let p = (x.round() as i32, y.round() as i32);
+        if c == 'L' && self.1 == Some(p) {
+            return;
+        }
+        self.1 = Some(p);
+        self.0.push(c);
+        self.int(p.0);
+        self.0.push(' ');
+        self.int(p.1);
+    }
+    fn move_to(&mut self, x: f64, y: f64) {
+        self.cmd('M', x, y);
+    }
+    fn line_to(&mut self, x: f64, y: f64) {
+        self.cmd('L', x, y);
+    }
+    fn close(&mut self) {
+        self.0.push('Z');
+        self.1 = None;
+    }
+    /// A rectangle from corner `(x0, y0)` to `(x1, y1)`.
+    pub(crate) fn rect(&mut self, x0: f64, y0: f64, x1: f64, y1: f64) {
+        self.move_to(x0, y0);
+        self.line_to(x1, y0);
+        self.line_to(x1, y1);
+        self.line_to(x0, y1);
+        self.close();
+    }
 }
 
 /// SVG path data for the line through the tops of `b`, broken at NaN and at gaps longer than
 /// 3 steps (or 2 minutes) so missing data is not bridged; and, if asked, the closed areas
 /// between tops and bottoms for the fill.
-fn line_paths(b: &[Band], px: &Pixels, with_fill: bool) -> (String, Option<String>) {
+fn line_paths(b: &[Band], px: &Pixels, with_fill: bool) -> (PathData, Option<PathData>) {
     let step = b.windows(2).map(|w| w[1].0 - w[0].0).min().unwrap_or(0);
     let max_gap = (3 * step).max(120_000);
-    let mut line = String::with_capacity(b.len() * 14);
-    let mut fill = with_fill.then(|| String::with_capacity(b.len() * 28));
+    let mut line = PathData::with_capacity(b.len() * 10);
+    let mut fill = with_fill.then(|| PathData::with_capacity(b.len() * 20));
     let runs = b
         .split(|p| p.2.is_nan())
         .flat_map(|r| r.chunk_by(|a, b| b.0 - a.0 <= max_gap));
     for run in runs {
         for (i, &(t, _, top)) in run.iter().enumerate() {
-            let _ = write!(
-                line,
-                "{}{:.1} {:.1}",
-                if i == 0 { 'M' } else { 'L' },
-                px.x(t),
-                px.y(top)
-            );
+            if i == 0 {
+                line.move_to(px.x(t), px.y(top));
+            } else {
+                line.line_to(px.x(t), px.y(top));
+            }
         }
         if let Some(f) = fill.as_mut() {
             for (i, &(t, _, top)) in run.iter().enumerate() {
-                let _ = write!(
-                    f,
-                    "{}{:.1} {:.1}",
-                    if i == 0 { 'M' } else { 'L' },
-                    px.x(t),
-                    px.y(top)
-                );
+                if i == 0 {
+                    f.move_to(px.x(t), px.y(top));
+                } else {
+                    f.line_to(px.x(t), px.y(top));
+                }
             }
             for &(t, bottom, _) in run.iter().rev() {
-                let _ = write!(f, "L{:.1} {:.1}", px.x(t), px.y(bottom.max(px.lo)));
+                f.line_to(px.x(t), px.y(bottom.max(px.lo)));
             }
-            f.push('Z');
+            f.close();
         }
     }
     (line, fill)
@@ -428,7 +478,13 @@ mod tests {
             (600_000, 0.0, 4.0),
         ];
         let (line, fill) = line_paths(&b, &px, true);
-        assert_eq!(line.matches('M').count(), 3, "{line}");
-        assert_eq!(fill.unwrap().matches('Z').count(), 3);
+        assert_eq!(line.0.matches('M').count(), 3, "{}", line.0);
+        assert_eq!(fill.unwrap().0.matches('Z').count(), 3);
+        assert!(line.0.starts_with("M0 99L15 98M45 97"), "{}", line.0);
+        let mut d = PathData::default();
+        d.move_to(-12.4, 7.6);
+        d.line_to(-12.0, 8.0);
+        d.line_to(3.0, 2_000_000.0);
+        assert_eq!(d.0, "M-12 8L3 2000000", "repeated pixels are skipped");
     }
 }

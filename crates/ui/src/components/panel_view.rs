@@ -4,7 +4,9 @@
 
 use leptos::prelude::*;
 
-use crate::components::{StatPanel, TimeSeriesPanel};
+use crate::components::{
+    BarGaugePanel, GaugePanel, HeatmapPanel, StatPanel, TablePanel, TimeSeriesPanel,
+};
 use crate::data::PageData;
 use crate::panel_options::{PanelSpec, PanelType};
 use crate::query::{Named, PanelQueries};
@@ -30,7 +32,10 @@ pub fn PanelView(spec: PanelSpec, ctx: PanelContext) -> impl IntoView {
     match spec.kind {
         PanelType::Timeseries => view! { <TimeSeriesPanel spec=spec ctx=ctx /> }.into_any(),
         PanelType::Stat => view! { <StatPanel spec=spec ctx=ctx /> }.into_any(),
-        _ => view! { <TimeSeriesPanel spec=spec ctx=ctx /> }.into_any(),
+        PanelType::Gauge => view! { <GaugePanel spec=spec ctx=ctx /> }.into_any(),
+        PanelType::Bargauge => view! { <BarGaugePanel spec=spec ctx=ctx /> }.into_any(),
+        PanelType::Table => view! { <TablePanel spec=spec ctx=ctx /> }.into_any(),
+        PanelType::Heatmap => view! { <HeatmapPanel spec=spec ctx=ctx /> }.into_any(),
     }
 }
 
