@@ -155,6 +155,17 @@ impl Browser {
         .await
     }
 
+    /// Resizes the browser window (the viewport is a little smaller: the window's frame).
+    pub async fn resize(&self, width: u32, height: u32) -> anyhow::Result<()> {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// Saves a PNG of the viewport.
     pub async fn screenshot(&self, path: &Path) -> anyhow::Result<()> {
         let b64 = self.call(reqwest::Method::GET, "/screenshot", None).await?;

@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use lookout_tsdb::MatchOp;
 use lookout_wire::MatcherSpec;
+use wasm_bindgen::JsCast;
 
 use crate::components::theme_toggle::apply_stored_theme;
 use crate::components::time_picker::parse_from;
@@ -21,6 +22,8 @@ const DEFAULT_RANGE_MS: i64 = 15 * 60 * 1000;
 /// How much history to ask the relay for on the first connection: the longest range the picker
 /// offers (the relay sends what its window holds).
 const HISTORY_MS: i64 = 24 * 3_600_000;
+/// Panels redraw at most this often (ms) while samples stream in.
+const REDRAW_MS: i32 = 250;
 /// The finest query step: finer only repeats samples.
 const MIN_STEP_MS: i64 = 1000;
 
@@ -152,6 +155,7 @@ pub fn App() -> impl IntoView {
     let (version, set_version) = signal(0u64);
     let (state, set_state) = signal(ConnState::Connecting);
     let (now, set_now) = signal(js_sys::Date::now() as i64);
+    let redraw_pending = std::rc::Rc::new(std::cell::Cell::new(false));
     let dash = initial_dashboard();
     let page = page();
     let gallery = if page == Page::Gallery {
@@ -181,9 +185,21 @@ pub fn App() -> impl IntoView {
         subscriptions(&exprs),
         Handlers {
             on_frame: Box::new(move |frame| {
-                if data.try_update_value(|d| d.apply(frame)).unwrap_or(false) {
-                    set_now.set(js_sys::Date::now() as i64);
-                    set_version.update(|v| *v += 1);
+                // Frames arrive per target and scrape; panels redraw at most once per
+                // `REDRAW_MS` however many came, so live mode's cost does not grow with targets.
+                if data.try_update_value(|d| d.apply(frame)).unwrap_or(false)
+                    && !redraw_pending.replace(true)
+                {
+                    let pending = redraw_pending.clone();
+                    let bump = wasm_bindgen::closure::Closure::once_into_js(move || {
+                        pending.set(false);
+                        set_now.set(js_sys::Date::now() as i64);
+                        set_version.update(|v| *v += 1);
+                    });
+                    let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(
+                        bump.unchecked_ref(),
+                        REDRAW_MS,
+                    );
                 }
             }),
             on_state: Box::new(move |s| set_state.set(s)),

@@ -190,8 +190,7 @@ impl Thresholds {
         };
         self.steps
             .iter()
-            .filter(|s| self.absolute(s.value, min, max).is_none_or(|at| v >= at))
-            .last()
+            .rfind(|s| self.absolute(s.value, min, max).is_none_or(|at| v >= at))
             .map_or(base, |s| color(&s.color))
     }
 

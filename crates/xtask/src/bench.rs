@@ -16,7 +16,15 @@ pub const AREAS: &[&str] = &["size", "store", "promql", "scrape", "stream", "ui"
 pub fn run(root: &Path, area: &str, extra: &[String]) -> anyhow::Result<()> {
     let rows = match area {
         "size" => size(root)?,
-        "ui" => ui()?,
+        "ui" => {
+            let mut rows = ui()?;
+            // The page's download belongs to its speed: the bundle row of `bench size`.
+            match size(root) {
+                Ok(size) => rows.extend(size.into_iter().filter(|r| r.get("target").is_some())),
+                Err(e) => eprintln!("bundle size not measured: {e:#}"),
+            }
+            rows
+        }
         "store" => example(root, "lookout-tsdb", "bench_store", extra)?,
         "promql" => example(root, "lookout-promql", "bench_promql", extra)?,
         "scrape" => example(root, "lookout-relay", "bench_scrape", extra)?,

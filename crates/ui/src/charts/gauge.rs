@@ -12,7 +12,7 @@ use crate::panel_options::Rgb;
 
 /// Where `v` sits between `min` and `max`, clamped to 0..=1 (NaN: 0).
 pub fn fraction(v: f64, min: f64, max: f64) -> f64 {
-    if !(max > min) || v.is_nan() {
+    if max.partial_cmp(&min) != Some(std::cmp::Ordering::Greater) || v.is_nan() {
         return 0.0;
     }
     ((v - min) / (max - min)).clamp(0.0, 1.0)

@@ -81,13 +81,16 @@ pub fn dark_theme() -> bool {
         )
 }
 
+/// A panel's evaluated queries, or the error to show.
+pub type QueryResult = Memo<Result<Vec<Named>, String>>;
+
 /// The panel's queries evaluated over the visible range at `width` pixels, re-run whenever the
 /// data or the range change; also the evaluation time in ms.
 pub fn use_query(
     spec: &PanelSpec,
     ctx: PanelContext,
     width: impl Fn() -> u32 + Send + Sync + 'static,
-) -> (Memo<Result<Vec<Named>, String>>, RwSignal<Option<f64>>) {
+) -> (QueryResult, RwSignal<Option<f64>>) {
     let queries = StoredValue::new(PanelQueries::new(&spec.targets));
     let mark = format!("lookout:query:{}", spec.key);
     let eval_ms = RwSignal::new(None::<f64>);
