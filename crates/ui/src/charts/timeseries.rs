@@ -95,7 +95,12 @@ fn y_range(
         (lo, hi) = (0.0, 1.0);
     }
     if (hi - lo).abs() < f64::EPSILON {
-        (lo, hi) = (lo - 1.0, hi + 1.0);
+        // A flat line: zeros read best on 0..1, other values around themselves.
+        (lo, hi) = if lo == 0.0 {
+            (0.0, 1.0)
+        } else {
+            (lo - lo.abs() * 0.5, hi + hi.abs() * 0.5)
+        };
     }
     let pad = (hi - lo) * 0.05;
     let lo = if lo >= 0.0 && lo - pad < 0.0 {
