@@ -66,7 +66,7 @@ pub fn panels() -> Vec<PanelSpec> {
         PanelType::Timeseries,
         "sum by (code) (rate(http_requests_total[1m]))",
         "{{code}}",
-        "percentunit",
+        "reqps",
     );
     share.field_config.defaults.custom.stacking.mode = StackingMode::Percent;
     share.field_config.defaults.custom.fill_opacity = 60.0;
