@@ -185,7 +185,9 @@ pub fn draw(
         .windows(2)
         .map(|w| w[1] - w[0])
         .min()
-        .unwrap_or(end - start);
+        // One time only (a fresh page): a narrow column, not the whole width.
+        .unwrap_or((end - start) / 100)
+        .max(1);
     let cell_w = (step as f64 * sx).max(1.0);
     // One path per colour level: a few dozen canvas calls however many cells.
     const LEVELS: usize = 32;
