@@ -85,7 +85,8 @@ pub fn dark_theme() -> bool {
 pub type QueryResult = Memo<Result<Vec<Named>, String>>;
 
 /// The panel's queries evaluated over the visible range at `width` pixels, re-run whenever the
-/// data or the range change; also the evaluation time in ms.
+/// data or the range change; also the evaluation time in ms. A `width` of 0 asks for an instant
+/// query at the range's end (tables: the newest value, not the last step's).
 pub fn use_query(
     spec: &PanelSpec,
     ctx: PanelContext,
@@ -97,10 +98,12 @@ pub fn use_query(
     let result = Memo::new(move |_| {
         ctx.version.track();
         let (start, end) = ctx.range.get();
+        let width = width();
+        let start = if width == 0 { end } else { start };
         measure_start(&mark);
         let out = queries.with_value(|q| {
             ctx.data
-                .with_value(|d| q.evaluate(d.store(), start, end, width(), ctx.min_step))
+                .with_value(|d| q.evaluate(d.store(), start, end, width, ctx.min_step))
         });
         eval_ms.set(measure_end(&mark));
         out

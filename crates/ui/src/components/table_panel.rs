@@ -9,7 +9,7 @@ use crate::panel_options::PanelSpec;
 
 #[component]
 pub fn TablePanel(spec: PanelSpec, ctx: PanelContext) -> impl IntoView {
-    let (result, _) = use_query(&spec, ctx, || 60);
+    let (result, _) = use_query(&spec, ctx, || 0);
     let unit = spec.field_config.defaults.unit();
     let mark = format!("lookout:render:{}", spec.key);
     let series = Signal::derive(move || {
