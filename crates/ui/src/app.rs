@@ -259,10 +259,9 @@ pub fn App() -> impl IntoView {
                     {dash
                         .panels
                         .iter()
-                        .cloned()
                         .map(|p| match p.kind {
                             PanelKind::Targets => view! { <TargetsPanel targets=targets /> }.into_any(),
-                            _ => view! { <PanelView spec=spec_of(&p) ctx=ctx /> }.into_any(),
+                            _ => view! { <PanelView spec=spec_of(p) ctx=ctx /> }.into_any(),
                         })
                         .collect_view()}
                 </main>
