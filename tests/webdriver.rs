@@ -52,7 +52,10 @@ impl Browser {
                     "cannot start {driver_path} (run the browser tests through `cargo xtask test`)"
                 )
             })?;
-        let http = reqwest::Client::new();
+        // A page whose main thread is stuck makes chromedriver wait forever: fail instead.
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(90))
+            .build()?;
         let driver_url = format!("http://127.0.0.1:{port}");
         crate::eventually(Duration::from_secs(20), "chromedriver to start", || {
             let http = http.clone();

@@ -7,11 +7,13 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use lookout_tsdb::MatchOp;
 use lookout_wire::MatcherSpec;
+use wasm_bindgen::JsCast;
 
 use crate::components::theme_toggle::apply_stored_theme;
 use crate::components::{
-    CacheSettings, DashboardList, DashboardView, OfflineBanner, QueryBar, Shortcuts, StatusBar,
-    ThemeToggle, TimePicker, TokenSetting, VariableBar,
+    CacheSettings, DashboardList, DashboardView, ExplorePage, OfflineBanner, PanelContext,
+    PanelView, QueryBar, Shortcuts, StatusBar, TargetsPage, ThemeToggle, TimePicker, TokenSetting,
+    VariableBar,
 };
 use crate::connection::{ConnState, Connection, Handlers, default_relay_url, page_token};
 use crate::data::PageData;
@@ -32,6 +34,49 @@ const HISTORY_MS: i64 = 24 * 3_600_000;
 pub const MIN_STEP_MS: i64 = 1000;
 /// The scrape interval `$__rate_interval` assumes (Grafana's default; the relay's too).
 pub const SCRAPE_MS: i64 = 15_000;
+/// Panels redraw at most this often (ms) while samples stream in.
+const REDRAW_MS: i32 = 250;
+
+/// The pages besides dashboards: `?panels` (every panel type), `?explore&q=...`, `?targets`.
+#[derive(Debug, Clone, PartialEq)]
+enum Screen {
+    Dashboards,
+    Gallery,
+    Explore(String),
+    Targets,
+}
+
+fn screen(pairs: &[(String, String)]) -> Screen {
+    let has = |k: &str| pairs.iter().any(|p| p.0 == k);
+    if has("explore") {
+        Screen::Explore(
+            pairs
+                .iter()
+                .find(|p| p.0 == "q")
+                .map(|p| p.1.clone())
+                .unwrap_or_default(),
+        )
+    } else if has("targets") {
+        Screen::Targets
+    } else if has("panels") {
+        Screen::Gallery
+    } else {
+        Screen::Dashboards
+    }
+}
+
+/// `up` and the selectors of `exprs`.
+fn subscriptions_of(exprs: impl IntoIterator<Item = String>) -> Vec<Vec<MatcherSpec>> {
+    let mut subs = vec![vec![MatcherSpec::new("__name__", MatchOp::Equal, "up")]];
+    for e in exprs {
+        for s in selectors(&e) {
+            if !subs.contains(&s) {
+                subs.push(s);
+            }
+        }
+    }
+    subs
+}
 
 fn params() -> Option<web_sys::UrlSearchParams> {
     web_sys::UrlSearchParams::new_with_str(&window().location().search().unwrap_or_default()).ok()
@@ -89,7 +134,7 @@ fn relay_url() -> String {
 pub fn subscriptions(d: &Dashboard) -> Vec<Vec<MatcherSpec>> {
     let mut subs = vec![vec![MatcherSpec::new("__name__", MatchOp::Equal, "up")]];
     for p in d.all_panels() {
-        for s in selectors(p.expr()) {
+        for s in p.targets.iter().flatten().flat_map(|t| selectors(&t.expr)) {
             if !subs.contains(&s) {
                 subs.push(s);
             }
@@ -221,16 +266,32 @@ pub fn App() -> impl IntoView {
     crate::connection::watch_fragment_token();
     let pairs = url_pairs();
     let route = route(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let screen = screen(&pairs);
+    let redraw_pending = std::rc::Rc::new(std::cell::Cell::new(false));
     let open = move |subs: Vec<Vec<MatcherSpec>>| {
+        let redraw_pending = redraw_pending.clone();
         let c = Connection::open_with_token(
             relay_url(),
             page_token(),
             subs,
             Handlers {
                 on_frame: Box::new(move |frame| {
-                    if data.try_update_value(|d| d.apply(frame)).unwrap_or(false) {
-                        set_now.set(js_sys::Date::now() as i64);
-                        set_version.update(|v| *v += 1);
+                    // Frames arrive per target and scrape; panels redraw at most once per
+                    // `REDRAW_MS` however many came, so live mode's cost does not grow with
+                    // targets.
+                    if data.try_update_value(|d| d.apply(frame)).unwrap_or(false)
+                        && !redraw_pending.replace(true)
+                    {
+                        let pending = redraw_pending.clone();
+                        let bump = wasm_bindgen::closure::Closure::once_into_js(move || {
+                            pending.set(false);
+                            set_now.set(js_sys::Date::now() as i64);
+                            set_version.update(|v| *v += 1);
+                        });
+                        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(
+                            bump.unchecked_ref(),
+                            REDRAW_MS,
+                        );
                     }
                 }),
                 on_state: Box::new(move |s| set_state.set(s)),
@@ -254,6 +315,7 @@ pub fn App() -> impl IntoView {
     let start = {
         let cache = cache.clone();
         move |subs: Vec<Vec<MatcherSpec>>| {
+            let open = open.clone();
             cache.start(move || {
                 if let Some(t) = data.try_with_value(|d| d.newest).flatten() {
                     set_now.set(t);
@@ -344,7 +406,22 @@ pub fn App() -> impl IntoView {
         data.with_value(|d| d.samples_received)
     });
     let is_list = route == Route::List;
-    if is_list {
+    let gallery = if screen == Screen::Gallery {
+        crate::gallery::panels()
+    } else {
+        Vec::new()
+    };
+    if screen != Screen::Dashboards {
+        let exprs: Vec<String> = match &screen {
+            Screen::Gallery => gallery
+                .iter()
+                .flat_map(|s| s.targets.iter().map(|t| t.expr.clone()))
+                .collect(),
+            Screen::Explore(q) => vec![q.clone()],
+            _ => Vec::new(),
+        };
+        start(subscriptions_of(exprs));
+    } else if is_list {
         start(subscriptions(&Dashboard::default()));
     } else {
         let r = route.clone();
@@ -372,13 +449,57 @@ pub fn App() -> impl IntoView {
         });
     }
 
+    let ctx = PanelContext {
+        data,
+        version,
+        range,
+        min_step: MIN_STEP_MS,
+        hover: page.hover,
+        zoom,
+    };
+    let health = Signal::derive(move || {
+        version.track();
+        data.with_value(|d| d.health.clone())
+    });
+    let explore = matches!(screen, Screen::Explore(_));
+    let (screen_title, screen_body) = match screen {
+        Screen::Dashboards => (None, None),
+        Screen::Gallery => (
+            Some("Panel gallery"),
+            Some(view! {
+                <main class="grid gallery">
+                    {gallery.into_iter().map(|spec| view! { <PanelView spec=spec ctx=ctx /> }).collect_view()}
+                </main>
+            }
+            .into_any()),
+        ),
+        Screen::Explore(q) => (
+            Some("Explore"),
+            Some(view! { <main class="page"><ExplorePage query=q ctx=ctx /></main> }.into_any()),
+        ),
+        Screen::Targets => (
+            Some("Targets"),
+            Some(view! { <main class="page"><TargetsPage health=health now=now /></main> }.into_any()),
+        ),
+    };
+    let dashboards = screen_title.is_none();
     let loaded = Memo::new(move |_| doc.with(Option::is_some));
     let title = move || doc.with(|d| d.as_ref().map(|d| d.title.clone()).unwrap_or_default());
     view! {
         <header class="topbar">
             <h1><a href="?dashboards" class="home" title="All dashboards">"Lookout"</a></h1>
-            <span class="dashboard-title">{move || if is_list { "Dashboards".to_owned() } else { title() }}</span>
-            <QueryBar />
+            <nav class="pages">
+                <a href="?dashboards">"Dashboards"</a>
+                <a href="?explore">"Explore"</a>
+                <a href="?targets">"Targets"</a>
+                <a href="?panels">"Panels"</a>
+            </nav>
+            <span class="dashboard-title">{move || match screen_title {
+                Some(t) => t.to_owned(),
+                None if is_list => "Dashboards".to_owned(),
+                None => title(),
+            }}</span>
+            {(!explore).then(|| view! { <QueryBar /> })}
             <TimePicker range_ms=range_ms />
             <Show when=move || zoom.get().is_some()>
                 <button class="back-to-live" type="button" on:click=move |_| zoom.set(None) title="Leave the zoomed range and follow now">
@@ -391,7 +512,11 @@ pub fn App() -> impl IntoView {
             <TokenSetting state=state />
         </header>
         <OfflineBanner state=state newest=newest cache=cache_status />
+        {screen_body}
         {move || {
+            if !dashboards {
+                return ().into_any();
+            }
             if is_list {
                 let jobs = Signal::derive(move || {
                     version.track();

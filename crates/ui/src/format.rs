@@ -2,6 +2,11 @@
 
 /// A value with SI prefixes and at most 3 significant decimals: `1.23k`, `45.6M`, `0.012`.
 pub fn si(v: f64) -> String {
+    si_with(v, None)
+}
+
+/// [`si`] with Grafana's `decimals`: exactly that many digits after the point when given.
+pub fn si_with(v: f64, decimals: Option<u32>) -> String {
     if v.is_nan() {
         return "NaN".into();
     }
@@ -20,6 +25,9 @@ pub fn si(v: f64) -> String {
         a if a >= 1e3 => (v / 1e3, "k"),
         _ => (v, ""),
     };
+    if let Some(d) = decimals {
+        return format!("{scaled:.*}{suffix}", d as usize);
+    }
     let s = if scaled.fract() == 0.0 {
         format!("{scaled}")
     } else if scaled.abs() >= 100.0 {
@@ -44,28 +52,94 @@ pub enum Unit {
     Short,
     /// Seconds, shown as µs/ms/s/min/h.
     Seconds,
+    /// Milliseconds, shown like seconds.
+    Milliseconds,
     /// Bytes with IEC prefixes (KiB, MiB, ...).
     Bytes,
     /// A ratio 0..1 shown as a percentage.
     PercentUnit,
-    /// A percentage 0..100 (Grafana's `percent`).
+    /// Already a percentage (0..100).
     Percent,
+    /// Bits per second with SI prefixes.
+    BitsPerSecond,
+    /// Bytes per second with IEC prefixes.
+    BytesPerSecond,
+    /// The number as it is, no prefix.
+    None,
     RequestsPerSecond,
     /// CPU seconds per second.
     Cores,
 }
 
+impl Unit {
+    /// Grafana's unit id for it (`fieldConfig.defaults.unit`); unknown ids are `short`.
+    pub fn from_id(id: &str) -> Unit {
+        match id {
+            "s" | "dtdurations" => Unit::Seconds,
+            "ms" => Unit::Milliseconds,
+            "bytes" | "decbytes" => Unit::Bytes,
+            "Bps" | "binBps" => Unit::BytesPerSecond,
+            "bps" | "binbps" => Unit::BitsPerSecond,
+            "percentunit" => Unit::PercentUnit,
+            "percent" => Unit::Percent,
+            "reqps" | "rps" | "ops" => Unit::RequestsPerSecond,
+            "none" => Unit::None,
+            "cores" => Unit::Cores,
+            _ => Unit::Short,
+        }
+    }
+
+    /// Grafana's unit id.
+    pub fn id(self) -> &'static str {
+        match self {
+            Unit::Short => "short",
+            Unit::Seconds => "s",
+            Unit::Milliseconds => "ms",
+            Unit::Bytes => "bytes",
+            Unit::PercentUnit => "percentunit",
+            Unit::Percent => "percent",
+            Unit::BitsPerSecond => "bps",
+            Unit::BytesPerSecond => "Bps",
+            Unit::None => "none",
+            Unit::RequestsPerSecond => "reqps",
+            Unit::Cores => "cores",
+        }
+    }
+}
+
 /// A value in its unit, short enough for an axis or a legend.
 pub fn value(v: f64, unit: Unit) -> String {
+    value_with(v, unit, None)
+}
+
+/// A number with `digits` decimals (Grafana's `decimals` when given), trailing zeros trimmed
+/// only when it was not.
+fn fixed(v: f64, digits: usize, decimals: Option<u32>) -> String {
+    match decimals {
+        Some(d) => format!("{v:.*}", d as usize),
+        None => trim(format!("{v:.digits$}")),
+    }
+}
+
+/// [`value`] with Grafana's `decimals`: exactly that many digits after the scaled value's point.
+pub fn value_with(v: f64, unit: Unit, decimals: Option<u32>) -> String {
     if !v.is_finite() {
         return si(v);
     }
     match unit {
-        Unit::Short => si(v),
-        Unit::RequestsPerSecond => format!("{} req/s", si(v)),
-        Unit::Cores => format!("{} cores", si(v)),
-        Unit::PercentUnit | Unit::Percent => {
-            let p = if unit == Unit::Percent { v } else { v * 100.0 };
+        Unit::Short => si_with(v, decimals),
+        Unit::None => match decimals {
+            Some(d) => format!("{v:.*}", d as usize),
+            None => format!("{v}"),
+        },
+        Unit::RequestsPerSecond => format!("{} req/s", si_with(v, decimals)),
+        Unit::BitsPerSecond => format!("{}b/s", si_with(v, decimals)),
+        Unit::Cores => format!("{} cores", si_with(v, decimals)),
+        Unit::Milliseconds => value_with(v / 1e3, Unit::Seconds, decimals),
+        Unit::Percent => value_with(v / 100.0, Unit::PercentUnit, decimals),
+        Unit::BytesPerSecond => format!("{}/s", value_with(v, Unit::Bytes, decimals)),
+        Unit::PercentUnit => {
+            let p = v * 100.0;
             let digits = if p.abs() >= 10.0 {
                 1
             } else if p.abs() >= 1.0 {
@@ -73,7 +147,7 @@ pub fn value(v: f64, unit: Unit) -> String {
             } else {
                 3
             };
-            format!("{}%", trim(format!("{p:.digits$}")))
+            format!("{}%", fixed(p, digits, decimals))
         }
         Unit::Bytes => {
             let a = v.abs();
@@ -84,22 +158,22 @@ pub fn value(v: f64, unit: Unit) -> String {
                 a if a >= 1024.0 => (1024.0, "KiB"),
                 _ => (1.0, "B"),
             };
-            format!("{} {suffix}", trim(format!("{:.2}", v / div)))
+            format!("{} {suffix}", fixed(v / div, 2, decimals))
         }
         Unit::Seconds => {
             let a = v.abs();
             if a == 0.0 {
                 "0 s".into()
             } else if a < 1e-3 {
-                format!("{} µs", trim(format!("{:.1}", v * 1e6)))
+                format!("{} µs", fixed(v * 1e6, 1, decimals))
             } else if a < 1.0 {
-                format!("{} ms", trim(format!("{:.1}", v * 1e3)))
+                format!("{} ms", fixed(v * 1e3, 1, decimals))
             } else if a < 60.0 {
-                format!("{} s", trim(format!("{v:.2}")))
+                format!("{} s", fixed(v, 2, decimals))
             } else if a < 3600.0 {
-                format!("{} min", trim(format!("{:.1}", v / 60.0)))
+                format!("{} min", fixed(v / 60.0, 1, decimals))
             } else {
-                format!("{} h", trim(format!("{:.1}", v / 3600.0)))
+                format!("{} h", fixed(v / 3600.0, 1, decimals))
             }
         }
     }
@@ -143,6 +217,22 @@ mod tests {
         assert_eq!(value(87.26, Unit::Percent), "87.3%");
         assert_eq!(value(1500.0, Unit::RequestsPerSecond), "1.5k req/s");
         assert_eq!(value(f64::NAN, Unit::Bytes), "NaN");
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn grafana_unit_ids_and_decimals() {
+        assert_eq!(value(250.0, Unit::from_id("ms")), "250 ms");
+        assert_eq!(value(42.0, Unit::from_id("percent")), "42%");
+        assert_eq!(
+            value(3.0 * 1024.0 * 1024.0, Unit::from_id("Bps")),
+            "3 MiB/s"
+        );
+        assert_eq!(value(1500.0, Unit::from_id("bps")), "1.5kb/s");
+        assert_eq!(Unit::from_id("no-such-unit"), Unit::Short);
+        assert_eq!(value_with(0.0525, Unit::PercentUnit, Some(0)), "5%");
+        assert_eq!(value_with(1234.0, Unit::Short, Some(2)), "1.23k");
+        assert_eq!(value_with(1.0, Unit::Seconds, Some(2)), "1.00 s");
+        assert_eq!(value_with(1536.0, Unit::Bytes, Some(1)), "1.5 KiB");
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test]

@@ -12,13 +12,17 @@ pub mod connection;
 pub mod dashboard;
 pub mod data;
 pub mod format;
+pub mod gallery;
 pub mod layout;
+pub mod legend;
 pub mod model;
 pub mod offline;
+pub mod panel_options;
 pub mod query;
 pub mod starters;
 pub mod storage;
 pub mod table;
+pub mod target_list;
 pub mod url_state;
 pub mod variables;
 

@@ -108,6 +108,58 @@ impl PanelQuery {
     }
 }
 
+/// A panel's queries, parsed once, each with its legend format.
+#[derive(Debug, Clone)]
+pub struct PanelQueries(Vec<(Result<PanelQuery, String>, String)>);
+
+/// A series of a panel's result with the name its legend shows and a key stable per label set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Named {
+    pub name: String,
+    pub key: String,
+    pub series: SeriesView,
+}
+
+impl PanelQueries {
+    pub fn new(targets: &[crate::panel_options::Target]) -> PanelQueries {
+        PanelQueries(
+            targets
+                .iter()
+                .filter(|t| !t.expr.trim().is_empty())
+                .map(|t| (PanelQuery::parse(&t.expr), t.legend_format.clone()))
+                .collect(),
+        )
+    }
+
+    /// Every query over `[start, end]` (see [`PanelQuery::evaluate`]); the first error wins.
+    pub fn evaluate(
+        &self,
+        store: &Store,
+        start: i64,
+        end: i64,
+        width: u32,
+        min_step: i64,
+    ) -> Result<Vec<Named>, String> {
+        let mut out = Vec::new();
+        for (i, (q, legend)) in self.0.iter().enumerate() {
+            let q = q.as_ref().map_err(Clone::clone)?;
+            for series in q.evaluate(store, start, end, width, min_step)? {
+                let labels = series.labels.to_string();
+                out.push(Named {
+                    name: crate::dashboard::legend_text(legend, &series.labels),
+                    key: if i == 0 {
+                        labels
+                    } else {
+                        format!("{i}/{labels}")
+                    },
+                    series,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

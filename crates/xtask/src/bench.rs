@@ -18,7 +18,15 @@ pub const AREAS: &[&str] = &[
 pub fn run(root: &Path, area: &str, extra: &[String]) -> anyhow::Result<()> {
     let rows = match area {
         "size" => size(root)?,
-        "ui" => ui()?,
+        "ui" => {
+            let mut rows = ui()?;
+            // The page's download belongs to its speed: the bundle row of `bench size`.
+            match size(root) {
+                Ok(size) => rows.extend(size.into_iter().filter(|r| r.get("target").is_some())),
+                Err(e) => eprintln!("bundle size not measured: {e:#}"),
+            }
+            rows
+        }
         "offline" => offline(root)?,
         "store" => example(root, "lookout-tsdb", "bench_store", extra)?,
         "promql" => example(root, "lookout-promql", "bench_promql", extra)?,

@@ -17,22 +17,25 @@ pub fn m4(points: &[(i64, f64)], start: i64, end: i64, width: u32) -> Vec<(i64, 
     let mut i = 0;
     while i < points.len() {
         let next = boundary(column(points[i].0));
+        // The column's points found by binary search, then one pass over a slice: no bounds
+        // checks or index juggling in the per-point loop.
         let first = i;
-        let (mut min, mut max) = (i, i);
-        let (mut lo, mut hi) = (points[i].1, points[i].1);
-        i += 1;
-        while i < points.len() && points[i].0 < next {
-            let v = points[i].1;
-            if v < lo {
-                lo = v;
-                min = i;
+        let len = points[i..].partition_point(|p| p.0 < next).max(1);
+        let col = &points[i..i + len];
+        let (mut min, mut max) = (0, 0);
+        let (mut lo, mut hi) = (col[0].1, col[0].1);
+        for (k, p) in col.iter().enumerate().skip(1) {
+            if p.1 < lo {
+                lo = p.1;
+                min = k;
             }
-            if v > hi {
-                hi = v;
-                max = i;
+            if p.1 > hi {
+                hi = p.1;
+                max = k;
             }
-            i += 1;
         }
+        let (min, max) = (first + min, first + max);
+        i += len;
         let last = i - 1;
         let mut keep = [first, min, max, last];
         keep.sort_unstable();

@@ -7,11 +7,12 @@ use wasm_bindgen::JsCast;
 
 use crate::app::{Page, SCRAPE_MS};
 use crate::components::panel_editor::PanelEditor;
-use crate::components::{StatPanel, TableView, TargetsPanel, TimeSeriesPanel};
+use crate::components::{PanelContext, PanelView, TargetsPanel};
 use crate::dashboard::{Panel as ViewPanel, PanelKind};
 use crate::data::PageData;
 use crate::layout;
 use crate::model::{self, GridPos, PanelType};
+use crate::panel_options::PanelSpec;
 use crate::variables::{Context, Scope};
 
 /// One grid cell as drawn: what it shows, keyed so that a panel is rebuilt only when what it
@@ -57,7 +58,12 @@ pub fn cell_of(p: &model::Panel, scope: &Scope, range: (i64, i64), grid_px: f64)
         PanelType::Unsupported(kind) => CellKind::Unsupported { title, kind },
         _ => {
             let expr = scope.interpolate(p.expr(), &ctx);
-            match ViewPanel::from_model(p, expr, title.clone()) {
+            // Every target's query interpolated: the renderers read them from the panel.
+            let mut p = p.clone();
+            for t in p.targets.iter_mut().flatten() {
+                t.expr = scope.interpolate(&t.expr, &ctx);
+            }
+            match ViewPanel::from_model(&p, expr, title.clone()) {
                 Some(v) => CellKind::Panel(Box::new(v)),
                 None => CellKind::Unsupported {
                     title,
@@ -96,27 +102,29 @@ pub fn panel_view(page: Page, v: ViewPanel, min_step: i64) -> AnyView {
             });
             view! { <TargetsPanel targets=targets /> }.into_any()
         }
-        PanelKind::Stat => view! { <StatPanel panel=v data=data version=version range=range min_step=min_step /> }.into_any(),
-        PanelKind::Table => {
-            let q = crate::query::PanelQuery::parse(&v.expr);
-            let unit = v.unit;
-            let series = Signal::derive(move || {
-                version.track();
-                let (s, e) = range.get();
-                match &q {
-                    Ok(q) => data.with_value(|d| q.evaluate(d.store(), s, e, 200, min_step)).unwrap_or_default(),
-                    Err(_) => Vec::new(),
-                }
-            });
-            view! {
-                <section class="panel table" data-panel=v.id.clone() data-expr=v.expr.clone()>
-                    <h2>{v.title.clone()}</h2>
-                    <TableView series=series unit=unit />
-                </section>
+        _ => {
+            // The renderers read Grafana's panel JSON; the model keeps the same shape.
+            let mut spec = serde_json::to_value(&v.config)
+                .and_then(serde_json::from_value::<PanelSpec>)
+                .unwrap_or_default();
+            spec.key = v.id.clone();
+            spec.title = v.title.clone();
+            if spec.targets.is_empty() {
+                spec.targets.push(crate::panel_options::Target {
+                    expr: v.expr.clone(),
+                    legend_format: v.legend.clone(),
+                });
             }
-            .into_any()
+            let ctx = PanelContext {
+                data,
+                version,
+                range,
+                min_step,
+                hover,
+                zoom,
+            };
+            view! { <PanelView spec=spec ctx=ctx /> }.into_any()
         }
-        PanelKind::TimeSeries => view! { <TimeSeriesPanel panel=v data=data version=version range=range min_step=min_step hover=hover zoom=zoom /> }.into_any(),
     }
 }
 

@@ -1,95 +1,84 @@
-//! A time-series panel: a PromQL query evaluated over the page's store, drawn on a canvas, with a
-//! legend of each series' last value.
+//! A time-series panel: its queries over the page's store, drawn on a canvas in the panel's draw
+//! style, with a legend (list or table of values) that hides and isolates series, a tooltip, a
+//! crosshair shared across panels and drag to zoom.
+
+use std::collections::BTreeSet;
 
 use leptos::html::Canvas;
 use leptos::prelude::*;
 
 use crate::charts::palette::{assign_colors, css};
 use crate::charts::timeseries::{self, PlotArea};
+use crate::components::panel_view::{
+    PanelContext, dark_theme, measure_end, measure_start, use_query,
+};
 use crate::components::table_view::TableView;
-use crate::dashboard::{Panel, legend_text};
-use crate::data::{PageData, SeriesView};
-use crate::format::value;
-use crate::query::PanelQuery;
+use crate::data::SeriesView;
+use crate::format::value_with;
+use crate::legend;
+use crate::panel_options::{Calc, LegendMode, PanelSpec};
 
 #[derive(Debug, Clone, PartialEq)]
 struct LegendRow {
+    key: String,
     text: String,
     color: String,
-    last: Option<f64>,
-}
-
-/// Marks the start of a measured step; [`measure_end`] records it in the page's performance
-/// timeline as `name`, so DevTools shows what each panel costs.
-fn measure_start(name: &str) {
-    if let Some(p) = window().performance() {
-        let _ = p.mark(&format!("{name}:start"));
-    }
-}
-fn measure_end(name: &str) {
-    if let Some(p) = window().performance() {
-        let start = format!("{name}:start");
-        let _ = p.measure_with_start_mark(name, &start);
-        p.clear_marks_with_mark_name(&start);
-    }
+    values: Vec<Option<f64>>,
+    hidden: bool,
 }
 
 #[component]
-pub fn TimeSeriesPanel(
-    panel: Panel,
-    data: StoredValue<PageData, LocalStorage>,
-    version: ReadSignal<u64>,
-    range: Signal<(i64, i64)>,
-    min_step: i64,
-    /// The time under the pointer in any panel: every panel draws its crosshair there.
-    hover: RwSignal<Option<i64>>,
-    /// Set by dragging across a chart: the range to zoom to.
-    zoom: RwSignal<Option<(i64, i64)>>,
-) -> impl IntoView {
+pub fn TimeSeriesPanel(spec: PanelSpec, ctx: PanelContext) -> impl IntoView {
+    let PanelContext {
+        range,
+        min_step,
+        hover,
+        zoom,
+        ..
+    } = ctx;
     let canvas = NodeRef::<Canvas>::new();
     let area = RwSignal::new(None::<PlotArea>);
     // Pointer position (CSS px within the plot) while it is over this panel, and a drag's start.
     let pointer = RwSignal::new(None::<(f64, f64)>);
     let drag_from = RwSignal::new(None::<f64>);
-    let query = StoredValue::new(PanelQuery::parse(&panel.expr));
+    let hidden = RwSignal::new(BTreeSet::<String>::new());
     let (draw_error, set_draw_error) = signal(None::<String>);
-    let (id, unit, legend_format) = (panel.id.clone(), panel.unit, panel.legend.clone());
-    let legend_format_t = legend_format.clone();
-    let query_mark = format!("lookout:query:{id}");
-    let render_mark = format!("lookout:render:{id}");
-
-    let eval_ms = RwSignal::new(None::<f64>);
-    let show_table = RwSignal::new(false);
-    let result = Memo::new(move |_| -> Result<Vec<SeriesView>, String> {
-        version.track();
-        let (start, end) = range.get();
-        let width = canvas
+    let field = StoredValue::new(spec.field_config.defaults.clone());
+    let (unit, decimals) = (
+        field.with_value(|f| f.unit()),
+        field.with_value(|f| f.decimals),
+    );
+    let legend_opts = spec.options.legend.clone();
+    let calcs: Vec<Calc> = if legend_opts.calcs.is_empty() {
+        vec![Calc::LastNotNull]
+    } else {
+        legend_opts.calcs.clone()
+    };
+    let mode = if legend_opts.show_legend {
+        legend_opts.display_mode
+    } else {
+        LegendMode::Hidden
+    };
+    let render_mark = format!("lookout:render:{}", spec.key);
+    let (result, eval_ms) = use_query(&spec, ctx, move || {
+        canvas
             .get_untracked()
-            .map_or(600, |c| c.client_width().max(100) as u32);
-        let t0 = window().performance().map(|p| p.now());
-        measure_start(&query_mark);
-        let out = query.with_value(|q| match q {
-            Ok(q) => data.with_value(|d| q.evaluate(d.store(), start, end, width, min_step)),
-            Err(e) => Err(e.clone()),
-        });
-        let t1 = window().performance().map(|p| p.now());
-        eval_ms.set(t0.zip(t1).map(|(a, b)| b - a));
-        measure_end(&query_mark);
-        out
+            .map_or(600, |c| c.client_width().max(100) as u32)
     });
+    let show_table = RwSignal::new(false);
 
     Effect::new(move |_| {
         let (start, end) = range.get();
         let Some(el) = canvas.get() else { return };
-        let dark = document()
-            .document_element()
-            .and_then(|e| e.get_attribute("data-theme"))
-            .as_deref()
-            == Some("dark");
+        let dark = dark_theme();
+        let hidden = hidden.get();
         measure_start(&render_mark);
-        let drawn = result.with(|r| match r {
-            Ok(series) => Some(timeseries::draw(&el, series, start, end, unit, dark)),
-            Err(_) => None,
+        let drawn = result.with(|r| {
+            r.as_ref().ok().map(|named| {
+                let series: Vec<SeriesView> = named.iter().map(|n| n.series.clone()).collect();
+                let visible: Vec<bool> = named.iter().map(|n| !hidden.contains(&n.key)).collect();
+                field.with_value(|f| timeseries::draw(&el, &series, &visible, start, end, f, dark))
+            })
         });
         measure_end(&render_mark);
         match drawn {
@@ -102,32 +91,45 @@ pub fn TimeSeriesPanel(
         }
     });
 
+    let calcs_l = calcs.clone();
     let legend = Memo::new(move |_| {
+        let hidden = hidden.get();
         result.with(|r| {
             r.as_ref()
-                .map(|series| {
-                    let colors = assign_colors(series.iter().map(|s| &s.labels));
-                    series
+                .map(|named| {
+                    let colors = assign_colors(named.iter().map(|n| &n.series.labels));
+                    named
                         .iter()
                         .zip(colors)
-                        .map(|(s, c)| LegendRow {
-                            text: legend_text(&legend_format, &s.labels),
+                        .map(|(n, c)| LegendRow {
+                            key: n.key.clone(),
+                            text: n.name.clone(),
                             color: css(c),
-                            last: s.last(),
+                            values: legend::values(&n.series.points, &calcs_l),
+                            hidden: hidden.contains(&n.key),
                         })
                         .collect::<Vec<_>>()
                 })
                 .unwrap_or_default()
         })
     });
+    let on_legend = move |key: String, ev: leptos::ev::MouseEvent| {
+        let all: Vec<String> = legend.with_untracked(|l| l.iter().map(|r| r.key.clone()).collect());
+        let toggle = ev.ctrl_key() || ev.meta_key();
+        hidden.update(|h| *h = legend::click(h, &all, &key, toggle));
+    };
     let error = move || {
         result
             .with(|r| r.as_ref().err().cloned())
             .or_else(|| draw_error.get())
     };
     let last = move || {
-        legend
-            .with(|l| l.first().and_then(|r| r.last))
+        result
+            .with(|r| {
+                r.as_ref()
+                    .ok()
+                    .and_then(|n| n.first().and_then(|n| n.series.last()))
+            })
             .map(|v| v.to_string())
             .unwrap_or_default()
     };
@@ -193,20 +195,18 @@ pub fn TimeSeriesPanel(
         let (x, y) = pointer.get()?;
         let t = hover.get()?;
         let (start, end) = range.get();
+        let hidden = hidden.get();
         let rows: Vec<(String, String, String)> = result.with(|r| {
-            let series = r.as_ref().ok()?;
-            let colors = assign_colors(series.iter().map(|s| &s.labels));
+            let named = r.as_ref().ok()?;
+            let colors = assign_colors(named.iter().map(|n| &n.series.labels));
             Some(
-                series
+                named
                     .iter()
                     .zip(colors)
-                    .filter_map(|(s, c)| {
-                        let (_, v) = s.nearest(t, ((end - start) / 60).max(min_step))?;
-                        Some((
-                            legend_text(&legend_format_t, &s.labels),
-                            css(c),
-                            value(v, unit),
-                        ))
+                    .filter(|(n, _)| !hidden.contains(&n.key))
+                    .filter_map(|(n, c)| {
+                        let (_, v) = n.series.nearest(t, ((end - start) / 60).max(min_step))?;
+                        Some((n.name.clone(), css(c), value_with(v, unit, decimals)))
                     })
                     .take(12)
                     .collect(),
@@ -231,13 +231,60 @@ pub fn TimeSeriesPanel(
         })
     };
 
-    let table_series =
-        Signal::derive(move || result.with(|r| r.as_ref().map(Clone::clone).unwrap_or_default()));
+    let table_series = Signal::derive(move || {
+        result.with(|r| {
+            r.as_ref()
+                .map(|n| n.iter().map(|n| n.series.clone()).collect())
+                .unwrap_or_default()
+        })
+    });
+    let fmt = move |v: Option<f64>| v.map(|v| value_with(v, unit, decimals)).unwrap_or_default();
+    let legend_view = match mode {
+        LegendMode::Hidden => None,
+        LegendMode::List => Some(
+            view! {
+                <ul class="legend" class:hidden=move || show_table.get()>
+                    <For each=move || legend.get() key=|r| (r.key.clone(), r.hidden, r.values.iter().map(|v| v.map(f64::to_bits)).collect::<Vec<_>>()) let:row>
+                        <li data-key=row.key.clone() data-value=row.values.first().copied().flatten().map(|v| v.to_string()).unwrap_or_default() class:off=row.hidden
+                            on:click={let k = row.key.clone(); move |ev| on_legend(k.clone(), ev)} title="Click: show only this series. Ctrl/Cmd-click: hide or show it.">
+                            <span class="swatch" style:background=row.color.clone()></span>
+                            <span class="name">{row.text.clone()}</span>
+                            {row.values.iter().zip(calcs.clone()).map(|(v, c)| view! { <span class="value" title=c.label()>{fmt(*v)}</span> }).collect_view()}
+                        </li>
+                    </For>
+                </ul>
+            }
+            .into_any(),
+        ),
+        LegendMode::Table => Some(
+            view! {
+                <div class="legend-table" class:hidden=move || show_table.get()>
+                    <table>
+                        <thead><tr><th>"Name"</th>{calcs.iter().map(|c| view! { <th class="num">{c.label()}</th> }).collect_view()}</tr></thead>
+                        <tbody>
+                            <For each=move || legend.get() key=|r| (r.key.clone(), r.hidden, r.values.iter().map(|v| v.map(f64::to_bits)).collect::<Vec<_>>()) let:row>
+                                <tr data-key=row.key.clone() class:off=row.hidden on:click={let k = row.key.clone(); move |ev| on_legend(k.clone(), ev)}>
+                                    <td class="name"><span class="swatch" style:background=row.color.clone()></span>{row.text.clone()}</td>
+                                    {row.values.iter().map(|v| view! { <td class="num">{fmt(*v)}</td> }).collect_view()}
+                                </tr>
+                            </For>
+                        </tbody>
+                    </table>
+                </div>
+            }
+            .into_any(),
+        ),
+    };
+    let expr = spec
+        .targets
+        .first()
+        .map(|t| t.expr.clone())
+        .unwrap_or_default();
 
     view! {
-        <section class="panel timeseries" data-panel=id.clone() data-expr=panel.expr.clone() data-series-count=move || legend.with(Vec::len) data-last=last>
+        <section class="panel timeseries" data-panel=spec.key.clone() data-expr=expr.clone() data-series-count=move || legend.with(Vec::len) data-hidden-count=move || hidden.with(BTreeSet::len) data-last=last>
             <header class="panel-header">
-                <h2 title=panel.expr.clone()>{panel.title.clone()}</h2>
+                <h2 title=expr.clone()>{spec.title.clone()}</h2>
                 <span class="eval-time" title="Time to evaluate the query in this page">
                     {move || eval_ms.get().map(|ms| if ms < 0.1 { "< 0.1 ms".to_owned() } else { format!("{ms:.1} ms") }).unwrap_or_default()}
                 </span>
@@ -258,15 +305,7 @@ pub fn TimeSeriesPanel(
             <Show when=move || show_table.get()>
                 <TableView series=table_series unit=unit />
             </Show>
-            <ul class="legend" class:hidden=move || show_table.get()>
-                <For each=move || legend.get() key=|r| (r.text.clone(), r.last.map(f64::to_bits)) let:row>
-                    <li data-value=row.last.map(|v| v.to_string()).unwrap_or_default()>
-                        <span class="swatch" style:background=row.color.clone()></span>
-                        <span class="name">{row.text.clone()}</span>
-                        <span class="value">{row.last.map(|v| value(v, unit)).unwrap_or_default()}</span>
-                    </li>
-                </For>
-            </ul>
+            {legend_view}
         </section>
     }
 }

@@ -6,9 +6,13 @@ use leptos::prelude::*;
 
 use crate::query::check;
 
+/// `initial` fills the input; `on_run` receives the query on Enter instead of adding a panel.
 #[component]
-pub fn QueryBar() -> impl IntoView {
-    let (text, set_text) = signal(String::new());
+pub fn QueryBar(
+    #[prop(optional, into)] initial: String,
+    #[prop(optional)] on_run: Option<Callback<String>>,
+) -> impl IntoView {
+    let (text, set_text) = signal(initial);
     let problems = Memo::new(move |_| {
         text.with(|t| {
             if t.trim().is_empty() {
@@ -25,7 +29,10 @@ pub fn QueryBar() -> impl IntoView {
         if q.trim().is_empty() || !problems.with_untracked(Vec::is_empty) {
             return;
         }
-        crate::app::navigate_with(|p| p.append("expr", &q));
+        match on_run {
+            Some(run) => run.run(q),
+            None => crate::app::navigate_with(|p| p.append("expr", &q)),
+        }
     };
 
     view! {
