@@ -1297,7 +1297,7 @@ fn label_replace(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
     let repl = ev.eval_string(&c.args[2])?;
     let src = ev.eval_string(&c.args[3])?;
     let re_src = ev.eval_string(&c.args[4])?;
-    let re = regex::Regex::new(&format!("^(?s:{re_src})$")).map_err(|_| {
+    let re = lookout_tsdb::regex::Regex::new(&format!("^(?s:{re_src})$")).map_err(|_| {
         Error::exec(format!(
             "invalid regular expression in label_replace(): {re_src}"
         ))

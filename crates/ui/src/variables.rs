@@ -567,7 +567,8 @@ fn apply_regex(values: Vec<String>, re: Option<&str>) -> Result<Vec<String>, Str
         .strip_prefix('/')
         .and_then(|r| r.rsplit_once('/').map(|(b, _)| b))
         .unwrap_or(re);
-    let re = regex::Regex::new(body).map_err(|e| format!("variable regex {body:?}: {e}"))?;
+    let re = lookout_tsdb::regex::Regex::new(body)
+        .map_err(|e| format!("variable regex {body:?}: {e}"))?;
     let mut out: Vec<String> = values
         .iter()
         .filter_map(|v| {
