@@ -1,5 +1,6 @@
 //! Aggregation operators (`sum`, `avg`, `topk`, `count_values`, ...), one step at a time.
 
+use crate::sort::SortDyn;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -290,7 +291,7 @@ fn top_series_major(
     let mut out = Vec::new();
     for (s, mut points) in ss.into_iter().zip(picked) {
         if !points.is_empty() {
-            points.sort_by_key(|p| p.0);
+            points.sort_by_key_dyn(|p| p.0);
             out.push(StepSeries {
                 labels: s.labels,
                 drop_name: s.drop_name,
@@ -422,7 +423,7 @@ fn finish(
                         members.select_nth_unstable_by(k, cmp);
                         members.truncate(k);
                     }
-                    members.sort_by(cmp);
+                    members.sort_by_dyn(cmp);
                 }
                 members.truncate(k);
                 out.extend(members.into_iter().map(|m| step[m].clone()));

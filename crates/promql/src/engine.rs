@@ -5,6 +5,7 @@
 //! samples at a time; range vectors (selectors and subqueries) are kept series-major and sliced
 //! into windows per step. An instant query is a range query with one step.
 
+use crate::sort::SortDyn;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -635,7 +636,7 @@ impl<'a> Ev<'a> {
                         Some(&k) => {
                             let m: &mut RangeSeries = &mut merged[k];
                             m.points.extend(rs.points);
-                            m.points.sort_by_key(|p| p.0);
+                            m.points.sort_by_key_dyn(|p| p.0);
                             m.drop_name |= rs.drop_name;
                         }
                         None => {
@@ -661,7 +662,7 @@ impl<'a> Ev<'a> {
                         Some(&k) => {
                             let m: &mut RangeSeries = &mut series[k];
                             m.points.extend(points);
-                            m.points.sort_by_key(|p| p.0);
+                            m.points.sort_by_key_dyn(|p| p.0);
                             m.drop_name |= s.drop_name;
                         }
                         None => {
@@ -842,7 +843,7 @@ impl<'a> Ev<'a> {
                     };
                     out.push(Series { labels, points });
                 }
-                out.sort_by(|a, b| a.labels.cmp(&b.labels));
+                out.sort_by_dyn(|a, b| a.labels.cmp(&b.labels));
                 Value::Matrix(out)
             }
         })
@@ -911,10 +912,10 @@ impl<'a> Ev<'a> {
                 let mut out: Vec<Series> = series.into_iter().map(|(s, _)| s).collect();
                 for s in &mut out {
                     if !s.points.is_sorted_by_key(|p| p.0) {
-                        s.points.sort_by_key(|p| p.0);
+                        s.points.sort_by_key_dyn(|p| p.0);
                     }
                 }
-                out.sort_by(|a, b| a.labels.cmp(&b.labels));
+                out.sort_by_dyn(|a, b| a.labels.cmp(&b.labels));
                 Ok(Value::Matrix(out))
             }
             Val::Series(ss) => {
@@ -935,7 +936,7 @@ impl<'a> Ev<'a> {
                         Some(&k) => {
                             let m = &mut out[k];
                             m.points.extend(points);
-                            m.points.sort_by_key(|p| p.0);
+                            m.points.sort_by_key_dyn(|p| p.0);
                             if m.points.windows(2).any(|w| w[0].0 == w[1].0) {
                                 return Err(Error::exec(
                                     "vector cannot contain metrics with the same labelset",
@@ -948,7 +949,7 @@ impl<'a> Ev<'a> {
                         }
                     }
                 }
-                out.sort_by(|a, b| a.labels.cmp(&b.labels));
+                out.sort_by_dyn(|a, b| a.labels.cmp(&b.labels));
                 Ok(Value::Matrix(out))
             }
             Val::Str(_) | Val::Matrix(_) => Err(Error::exec(

@@ -1,6 +1,7 @@
 //! Function implementations, in a table keyed by name (the parser's signatures live in
 //! `signatures.rs`; a test checks both tables list the same functions).
 
+use crate::sort::SortDyn;
 use std::sync::Arc;
 
 use lookout_tsdb::{Labels, METRIC_NAME, MatchOp};
@@ -889,7 +890,7 @@ pub(crate) fn quantile(q: f64, values: &mut [f64]) -> f64 {
     if q > 1.0 {
         return f64::INFINITY;
     }
-    values.sort_by(|a, b| match (a.is_nan(), b.is_nan()) {
+    values.sort_by_dyn(|a, b| match (a.is_nan(), b.is_nan()) {
         (true, true) => std::cmp::Ordering::Equal,
         (true, false) => std::cmp::Ordering::Less,
         (false, true) => std::cmp::Ordering::Greater,
@@ -1193,7 +1194,7 @@ fn sort(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
     let desc = c.func.name == "sort_desc";
     for step in &mut v {
         // NaN sorts last in both directions, as in Prometheus.
-        step.sort_by(|a, b| match (a.v.is_nan(), b.v.is_nan()) {
+        step.sort_by_dyn(|a, b| match (a.v.is_nan(), b.v.is_nan()) {
             (true, true) => std::cmp::Ordering::Equal,
             (true, false) => std::cmp::Ordering::Greater,
             (false, true) => std::cmp::Ordering::Less,
@@ -1255,7 +1256,7 @@ fn sort_by_label(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
     }
     let desc = c.func.name == "sort_by_label_desc";
     for step in &mut v {
-        step.sort_by(|a, b| {
+        step.sort_by_dyn(|a, b| {
             for n in &names {
                 let (x, y) = (a.labels.get(n).unwrap_or(""), b.labels.get(n).unwrap_or(""));
                 if x == y {
@@ -1297,7 +1298,7 @@ fn label_replace(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
     let repl = ev.eval_string(&c.args[2])?;
     let src = ev.eval_string(&c.args[3])?;
     let re_src = ev.eval_string(&c.args[4])?;
-    let re = regex::Regex::new(&format!("^(?s:{re_src})$")).map_err(|_| {
+    let re = lookout_tsdb::regex::Regex::new(&format!("^(?s:{re_src})$")).map_err(|_| {
         Error::exec(format!(
             "invalid regular expression in label_replace(): {re_src}"
         ))
@@ -1510,7 +1511,7 @@ pub(crate) fn almost_equal(a: f64, b: f64, eps: f64) -> bool {
 }
 
 fn sort_coalesce(buckets: &mut Vec<Bucket>) {
-    buckets.sort_by(|a, b| {
+    buckets.sort_by_dyn(|a, b| {
         a.upper
             .partial_cmp(&b.upper)
             .unwrap_or(std::cmp::Ordering::Equal)
@@ -1536,7 +1537,7 @@ fn bucket_quantile(q: f64, mut buckets: Vec<Bucket>) -> (f64, bool) {
     if q > 1.0 {
         return (f64::INFINITY, false);
     }
-    buckets.sort_by(|a, b| {
+    buckets.sort_by_dyn(|a, b| {
         a.upper
             .partial_cmp(&b.upper)
             .unwrap_or(std::cmp::Ordering::Equal)
@@ -1592,7 +1593,7 @@ fn bucket_quantile(q: f64, mut buckets: Vec<Bucket>) -> (f64, bool) {
 }
 
 fn bucket_fraction(lower: f64, upper: f64, mut buckets: Vec<Bucket>) -> f64 {
-    buckets.sort_by(|a, b| {
+    buckets.sort_by_dyn(|a, b| {
         a.upper
             .partial_cmp(&b.upper)
             .unwrap_or(std::cmp::Ordering::Equal)

@@ -51,6 +51,7 @@ mod lexer;
 mod parser;
 pub mod promqltest;
 mod signatures;
+pub mod sort;
 mod storage;
 mod value;
 

@@ -120,7 +120,7 @@ enum SeqValue {
 struct Expectation {
     fail: bool,
     fail_msg: Option<String>,
-    fail_regex: Option<regex::Regex>,
+    fail_regex: Option<lookout_tsdb::regex::Regex>,
     warn: Vec<Option<Matchable>>,
     info: Vec<Option<Matchable>>,
     no_warn: bool,
@@ -136,7 +136,7 @@ struct Expectation {
 #[derive(Debug)]
 enum Matchable {
     Msg(String),
-    Regex(regex::Regex),
+    Regex(lookout_tsdb::regex::Regex),
 }
 
 impl Matchable {
@@ -484,7 +484,7 @@ fn parse_expect(line: &str, exp: &mut Expectation) -> Result<(), String> {
         Some(Matchable::Msg(m.trim().to_string()))
     } else if let Some(r) = tail.strip_prefix("regex:") {
         Some(Matchable::Regex(
-            regex::Regex::new(r.trim()).map_err(|e| e.to_string())?,
+            lookout_tsdb::regex::Regex::new(r.trim()).map_err(|e| e.to_string())?,
         ))
     } else {
         return Err(format!("invalid expect line {line:?}"));

@@ -47,6 +47,7 @@ pub mod exposition;
 mod index;
 mod labels;
 mod matcher;
+pub mod regex;
 mod retention;
 pub mod snapshot;
 mod store;

@@ -30,7 +30,7 @@ pub struct Matcher {
     name: String,
     op: MatchOp,
     value: String,
-    regex: Option<regex::Regex>,
+    regex: Option<crate::regex::Regex>,
     shape: Shape,
 }
 
@@ -99,7 +99,7 @@ impl Matcher {
             MatchOp::RegexMatch | MatchOp::RegexNoMatch => {
                 // Prometheus anchors the whole expression and lets `.` match newlines.
                 let anchored = format!("^(?s:{value})$");
-                Some(regex::Regex::new(&anchored).map_err(|e| {
+                Some(crate::regex::Regex::new(&anchored).map_err(|e| {
                     Error::new(ErrorKind::InvalidRegex {
                         pattern: value.clone(),
                         reason: e.to_string(),
@@ -134,7 +134,7 @@ impl Matcher {
     /// Whether a label value (`""` when the label is absent) satisfies this matcher.
     pub fn matches(&self, v: &str) -> bool {
         // A literal alternation is answered without the regex engine.
-        let regex_hit = |re: &regex::Regex| match &self.shape {
+        let regex_hit = |re: &crate::regex::Regex| match &self.shape {
             Shape::Set(set) => set.iter().any(|s| s == v),
             _ => re.is_match(v),
         };

@@ -3,6 +3,7 @@
 
 use crate::format::Unit;
 use crate::model::{self, PanelType};
+use lookout_promql::sort::SortDyn;
 
 /// How a panel draws its query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +85,7 @@ impl Panel {
                     .collect()
             })
             .unwrap_or_default();
-        thresholds.sort_by(|a, b| a.0.total_cmp(&b.0));
+        thresholds.sort_by_dyn(|a, b| a.0.total_cmp(&b.0));
         Some(Panel {
             id: p.id.to_string(),
             title,

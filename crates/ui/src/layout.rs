@@ -3,6 +3,7 @@
 //! that collapse (their panels move into the row) and expand.
 
 use crate::model::{GridPos, Panel};
+use lookout_promql::sort::SortDyn;
 
 pub const COLUMNS: u32 = 24;
 /// CSS px per grid row, and the gap between cells (Grafana: 30 and 8).
@@ -78,7 +79,7 @@ fn push_down(panels: &mut [Panel], i: usize) {
 /// order); `pinned` stays where it is.
 pub fn compact(panels: &mut [Panel], pinned: Option<usize>) {
     let mut order: Vec<usize> = (0..panels.len()).collect();
-    order.sort_by_key(|&i| (panels[i].grid_pos.y, panels[i].grid_pos.x, i));
+    order.sort_by_key_dyn(|&i| (panels[i].grid_pos.y, panels[i].grid_pos.x, i));
     let mut placed: Vec<usize> = Vec::with_capacity(order.len());
     if let Some(p) = pinned {
         placed.push(p);
@@ -156,7 +157,7 @@ pub fn toggle_row(panels: &mut Vec<Panel>, id: u32) {
 
 /// Grafana's order: by `y`, then `x` (the order panels read in, and on a phone).
 pub fn sort(panels: &mut [Panel]) {
-    panels.sort_by_key(|p| (p.grid_pos.y, p.grid_pos.x));
+    panels.sort_by_key_dyn(|p| (p.grid_pos.y, p.grid_pos.x));
 }
 
 /// A free place for a new panel `w` × `h`: at the bottom, left.

@@ -1,6 +1,7 @@
 //! The table view of a query: one row per series, one column per label, the newest value last;
 //! sortable by any column (numbers numerically, text naturally).
 
+use lookout_promql::sort::SortDyn;
 use std::cmp::Ordering;
 
 use crate::data::SeriesView;
@@ -27,7 +28,7 @@ impl Table {
             .iter()
             .flat_map(|s| s.labels.iter().map(|(n, _)| n.to_owned()))
             .collect();
-        columns.sort_by(|a, b| {
+        columns.sort_by_dyn(|a, b| {
             (a != "__name__")
                 .cmp(&(b != "__name__"))
                 .then_with(|| a.cmp(b))
@@ -50,7 +51,7 @@ impl Table {
 
     /// Sorts rows by `key`; NaN and missing values go last either way.
     pub fn sort(&mut self, key: SortKey, ascending: bool) {
-        self.rows.sort_by(|a, b| {
+        self.rows.sort_by_dyn(|a, b| {
             let ord = match key {
                 SortKey::Value => {
                     match (a.1.filter(|v| !v.is_nan()), b.1.filter(|v| !v.is_nan())) {

@@ -5,6 +5,7 @@
 //! Values come from a [`LabelSource`]: the page's own store today (`impl for Store`); the relay's
 //! label name/value requests can implement the same trait.
 
+use lookout_promql::sort::SortDyn;
 use std::collections::HashMap;
 
 use lookout_promql::{Engine, Expr, Value};
@@ -551,9 +552,9 @@ fn sort_options(o: &mut [String], sort: u64) {
     let num = |s: &String| s.parse::<f64>().unwrap_or(f64::NAN);
     match sort {
         1 | 5 => o.sort(),
-        2 | 6 => o.sort_by(|a, b| b.cmp(a)),
-        3 => o.sort_by(|a, b| num(a).total_cmp(&num(b))),
-        4 => o.sort_by(|a, b| num(b).total_cmp(&num(a))),
+        2 | 6 => o.sort_by_dyn(|a, b| b.cmp(a)),
+        3 => o.sort_by_dyn(|a, b| num(a).total_cmp(&num(b))),
+        4 => o.sort_by_dyn(|a, b| num(b).total_cmp(&num(a))),
         _ => {}
     }
 }
@@ -567,7 +568,8 @@ fn apply_regex(values: Vec<String>, re: Option<&str>) -> Result<Vec<String>, Str
         .strip_prefix('/')
         .and_then(|r| r.rsplit_once('/').map(|(b, _)| b))
         .unwrap_or(re);
-    let re = regex::Regex::new(body).map_err(|e| format!("variable regex {body:?}: {e}"))?;
+    let re = lookout_tsdb::regex::Regex::new(body)
+        .map_err(|e| format!("variable regex {body:?}: {e}"))?;
     let mut out: Vec<String> = values
         .iter()
         .filter_map(|v| {

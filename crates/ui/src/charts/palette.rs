@@ -1,5 +1,6 @@
 //! Series colours: stable per label set, so a series keeps its colour across reloads and panels.
 
+use lookout_promql::sort::SortDyn;
 use lookout_tsdb::Labels;
 
 /// A qualitative palette readable on light and dark backgrounds (Grafana's classic hues).
@@ -40,7 +41,7 @@ fn slot(labels: &Labels) -> usize {
 pub fn assign_colors<'a>(labels: impl Iterator<Item = &'a Labels>) -> Vec<(u8, u8, u8)> {
     let labels: Vec<&Labels> = labels.collect();
     let mut order: Vec<usize> = (0..labels.len()).collect();
-    order.sort_by(|a, b| labels[*a].cmp(labels[*b]));
+    order.sort_by_dyn(|a, b| labels[*a].cmp(labels[*b]));
     let mut used = [0usize; PALETTE.len()];
     let mut out = vec![PALETTE[0]; labels.len()];
     for i in order {

@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use lookout_promql::sort::SortDyn;
 use wasm_bindgen::JsCast;
 
 use crate::components::dashboard_view::export;
@@ -73,7 +74,7 @@ pub fn DashboardList(jobs: Signal<Vec<String>>) -> impl IntoView {
                         })
                     })
                     .collect();
-                out.sort_by_key(|d| d.title.to_lowercase());
+                out.sort_by_key_dyn(|d| d.title.to_lowercase());
                 Ok(out)
             }
             .await;
