@@ -264,6 +264,9 @@ pub fn App() -> impl IntoView {
     let conn = StoredValue::new_local(None::<Connection>);
     provide_context(conn);
     crate::connection::watch_fragment_token();
+    // A `#token=` fragment is taken (saved, and removed from the address bar) now, before the
+    // URL state rewrites the address and before the connection opens after the cache restore.
+    let _ = page_token();
     let pairs = url_pairs();
     let route = route(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let screen = screen(&pairs);

@@ -245,7 +245,15 @@ pub fn run_all(root: &Path, env: &ToolEnv) -> anyhow::Result<()> {
     // End to end: relay + real targets + the built page in headless Chromium. Every
     // tests/e2e*.rs target (feature `browser`) runs here, once.
     let mut e2e = crate::cargo();
-    e2e.args(["test", "-p", "lookout-tests", "--features", "browser"]);
+    // Every e2e file runs even when an earlier one fails.
+    e2e.args([
+        "test",
+        "-p",
+        "lookout-tests",
+        "--features",
+        "browser",
+        "--no-fail-fast",
+    ]);
     let mut e2e_files: Vec<String> = std::fs::read_dir(root.join("tests"))?
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().into_string().ok())
