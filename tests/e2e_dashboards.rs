@@ -113,7 +113,7 @@ async fn dashboards_are_built_kept_shared_and_imported() -> anyhow::Result<()> {
         browser.screenshot(&shot("dash-editor")).await?;
         browser.eval(&click(".editor-save")).await?;
         let state = browser
-            .wait_for(WAIT, "the new panel's series", &format!("const s = (() => {{ {} }})(); return s && s.count >= 3 ? s : null;", panel_state("Requests per job")))
+            .wait_for(WAIT, "the new panel's series", &format!("const s = (() => {{ {} }})(); return s && s.count >= 5 ? s : null;", panel_state("Requests per job")))
             .await?;
         let legend: Vec<&str> = state["legend"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
         assert!(legend.contains(&"gateway") && legend.contains(&"checkout"), "{state}");
@@ -150,7 +150,7 @@ async fn dashboards_are_built_kept_shared_and_imported() -> anyhow::Result<()> {
         // Reload: the dashboard, its panel and its place were kept in IndexedDB.
         browser.goto(&format!("{base}/?d={uid}")).await?;
         browser
-            .wait_for(WAIT, "the kept panel after reload", &format!("const s = (() => {{ {} }})(); return s && s.count >= 3 ? s : null;", panel_state("Requests per job")))
+            .wait_for(WAIT, "the kept panel after reload", &format!("const s = (() => {{ {} }})(); return s && s.count >= 5 ? s : null;", panel_state("Requests per job")))
             .await?;
         let col = browser.eval("return getComputedStyle(document.querySelector('.cell')).getPropertyValue('--col').trim();").await?;
         assert_eq!(col, "13");

@@ -36,7 +36,10 @@ impl SeriesView {
 pub struct PageData {
     store: Store,
     /// Relay series number -> local id. Reset on every connection: a restarted relay renumbers.
-    refs: HashMap<u32, SeriesId>,
+    /// The relay's series numbers to local ids, with the labels: eviction (the offline cache's
+    /// retention by bytes) removes series it empties, and a sample for one of those finds its
+    /// series again by labels.
+    refs: HashMap<u32, (SeriesId, lookout_tsdb::Labels)>,
     /// Newest sample timestamp seen, ms.
     pub newest: Option<i64>,
     /// Samples stored since the page opened.
@@ -59,7 +62,7 @@ impl PageData {
             Event::Series { defs, metadata, .. } => {
                 for d in defs {
                     let id = self.store.series_id(&d.labels);
-                    self.refs.insert(d.series, id);
+                    self.refs.insert(d.series, (id, d.labels));
                 }
                 for m in metadata {
                     self.metadata.insert(m.metric.clone(), m);
@@ -70,13 +73,19 @@ impl PageData {
                 let mut changed = false;
                 let mut unknown = 0usize;
                 for (r, t, v) in batch.iter() {
-                    let Some(&id) = self.refs.get(&r) else {
+                    let Some((id, labels)) = self.refs.get_mut(&r) else {
                         unknown += 1;
                         continue;
                     };
+                    let mut appended = self.store.append(*id, t, v);
+                    if let Err(lookout_tsdb::AppendError::UnknownSeries(_)) = appended {
+                        // Evicted whole since it was defined: the same labels, a new id.
+                        *id = self.store.series_id(labels);
+                        appended = self.store.append(*id, t, v);
+                    }
                     // Repeated samples (history overlapping what the page has, a resync) are
                     // no-ops; so are samples older than the newest one of their series.
-                    if let Ok(lookout_tsdb::Appended::Stored) = self.store.append(id, t, v) {
+                    if let Ok(lookout_tsdb::Appended::Stored) = appended {
                         changed = true;
                         self.samples_received += 1;
                         self.newest = Some(self.newest.map_or(t, |n| n.max(t)));
@@ -294,5 +303,29 @@ mod tests {
         assert_eq!(d.samples_received, 2);
         assert_eq!(d.targets(), vec![("api".into(), "a:1".into(), false)]);
         assert_eq!(d.newest, Some(2000));
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn a_series_evicted_whole_takes_samples_again() {
+        let mut d = PageData::default();
+        d.apply(Event::Series {
+            sub: 1,
+            defs: vec![SeriesDef {
+                series: 4,
+                labels: up("b:1"),
+            }],
+            metadata: Vec::new(),
+        });
+        // What the offline cache's eviction does to a series it leaves without samples (a
+        // live series too, between a sealed chunk and its next sample).
+        assert!(d.store_mut().remove_series(SeriesId(0)));
+        assert_eq!(d.store().num_series(), 0);
+        let mut b = SampleBatch::default();
+        b.push(4, 6000, 0.0);
+        assert!(
+            d.apply(Event::Samples { sub: 1, batch: b }),
+            "stored under a new id"
+        );
+        assert_eq!(d.dump("up").lines().count(), 1, "{}", d.dump("up"));
     }
 }
