@@ -724,11 +724,7 @@ fn answer(hub: &Hub, request: &Request) -> Reply {
             if ids.len() > MAX_REPLY_ITEMS {
                 return too_large(ids.len(), "series");
             }
-            Reply::Series(
-                ids.into_iter()
-                    .filter_map(|id| store.labels(id))
-                    .collect(),
-            )
+            Reply::Series(ids.into_iter().filter_map(|id| store.labels(id)).collect())
         }
         Request::Metadata { metric } => Reply::Metadata(hub.metadata().query(metric.as_deref())),
         Request::Targets => Reply::Targets(target_health(hub)),

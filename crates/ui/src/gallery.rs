@@ -44,28 +44,116 @@ pub fn panels() -> Vec<PanelSpec> {
     // The services overview's panels as the starter draws them (stats with thresholds, then
     // time series), under stable keys the bench and the browser tests find them by.
     let mut out: Vec<PanelSpec> = Vec::new();
-    let mut s = spec("stat-rps", "Requests", PanelType::Stat, "sum(rate(http_requests_total[1m]))", "", "reqps");
+    let mut s = spec(
+        "stat-rps",
+        "Requests",
+        PanelType::Stat,
+        "sum(rate(http_requests_total[1m]))",
+        "",
+        "reqps",
+    );
     s.field_config.defaults.thresholds.steps = steps(&[("#5794f2", None)]);
     out.push(s);
-    let mut s = spec("stat-errors", "Errors (5xx)", PanelType::Stat, "sum(rate(http_requests_total{code=~\"5..\"}[1m])) / sum(rate(http_requests_total[1m]))", "", "percentunit");
-    s.field_config.defaults.thresholds.steps = steps(&[("#73bf69", None), ("#ff9830", Some(0.01)), ("#f2495c", Some(0.05))]);
+    let mut s = spec(
+        "stat-errors",
+        "Errors (5xx)",
+        PanelType::Stat,
+        "sum(rate(http_requests_total{code=~\"5..\"}[1m])) / sum(rate(http_requests_total[1m]))",
+        "",
+        "percentunit",
+    );
+    s.field_config.defaults.thresholds.steps = steps(&[
+        ("#73bf69", None),
+        ("#ff9830", Some(0.01)),
+        ("#f2495c", Some(0.05)),
+    ]);
     out.push(s);
-    let mut s = spec("stat-p95", "Latency p95 (all)", PanelType::Stat, "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[1m])))", "", "s");
-    s.field_config.defaults.thresholds.steps = steps(&[("#73bf69", None), ("#ff9830", Some(0.25)), ("#f2495c", Some(1.0))]);
+    let mut s = spec(
+        "stat-p95",
+        "Latency p95 (all)",
+        PanelType::Stat,
+        "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[1m])))",
+        "",
+        "s",
+    );
+    s.field_config.defaults.thresholds.steps = steps(&[
+        ("#73bf69", None),
+        ("#ff9830", Some(0.25)),
+        ("#f2495c", Some(1.0)),
+    ]);
     out.push(s);
-    let mut s = spec("stat-up", "Targets up", PanelType::Stat, "count(up == 1) / count(up)", "", "percentunit");
-    s.field_config.defaults.thresholds.steps = steps(&[("#f2495c", None), ("#ff9830", Some(0.99)), ("#73bf69", Some(1.0))]);
+    let mut s = spec(
+        "stat-up",
+        "Targets up",
+        PanelType::Stat,
+        "count(up == 1) / count(up)",
+        "",
+        "percentunit",
+    );
+    s.field_config.defaults.thresholds.steps = steps(&[
+        ("#f2495c", None),
+        ("#ff9830", Some(0.99)),
+        ("#73bf69", Some(1.0)),
+    ]);
     out.push(s);
     for (key, title, expr, legend, unit) in [
-        ("rps", "Request rate by service", "sum by (job) (rate(http_requests_total[1m]))", "{{job}}", "reqps"),
-        ("errors", "Error ratio (5xx)", "sum by (job) (rate(http_requests_total{code=~\"5..\"}[1m])) / sum by (job) (rate(http_requests_total[1m]))", "{{job}}", "percentunit"),
-        ("p95", "Latency p95", "histogram_quantile(0.95, sum by (job, le) (rate(http_request_duration_seconds_bucket[1m])))", "{{job}}", "s"),
-        ("p50", "Latency p50", "histogram_quantile(0.5, sum by (job, le) (rate(http_request_duration_seconds_bucket[1m])))", "{{job}}", "s"),
-        ("routes", "Requests by route", "sum by (job, method, route) (rate(http_requests_total[1m]))", "{{job}} {{method}} {{route}}", "reqps"),
-        ("cpu", "CPU", "rate(process_cpu_seconds_total[1m])", "{{job}}", "cores"),
-        ("memory", "Resident memory", "process_resident_memory_bytes", "{{job}}", "bytes"),
+        (
+            "rps",
+            "Request rate by service",
+            "sum by (job) (rate(http_requests_total[1m]))",
+            "{{job}}",
+            "reqps",
+        ),
+        (
+            "errors",
+            "Error ratio (5xx)",
+            "sum by (job) (rate(http_requests_total{code=~\"5..\"}[1m])) / sum by (job) (rate(http_requests_total[1m]))",
+            "{{job}}",
+            "percentunit",
+        ),
+        (
+            "p95",
+            "Latency p95",
+            "histogram_quantile(0.95, sum by (job, le) (rate(http_request_duration_seconds_bucket[1m])))",
+            "{{job}}",
+            "s",
+        ),
+        (
+            "p50",
+            "Latency p50",
+            "histogram_quantile(0.5, sum by (job, le) (rate(http_request_duration_seconds_bucket[1m])))",
+            "{{job}}",
+            "s",
+        ),
+        (
+            "routes",
+            "Requests by route",
+            "sum by (job, method, route) (rate(http_requests_total[1m]))",
+            "{{job}} {{method}} {{route}}",
+            "reqps",
+        ),
+        (
+            "cpu",
+            "CPU",
+            "rate(process_cpu_seconds_total[1m])",
+            "{{job}}",
+            "cores",
+        ),
+        (
+            "memory",
+            "Resident memory",
+            "process_resident_memory_bytes",
+            "{{job}}",
+            "bytes",
+        ),
         ("queue", "Queue depth", "queue_depth", "{{job}}", "short"),
-        ("scrape", "Scrape duration", "scrape_duration_seconds", "{{job}}", "s"),
+        (
+            "scrape",
+            "Scrape duration",
+            "scrape_duration_seconds",
+            "{{job}}",
+            "s",
+        ),
     ] {
         out.push(spec(key, title, PanelType::Timeseries, expr, legend, unit));
     }

@@ -108,5 +108,8 @@ fn external_labels_are_kept_and_an_empty_name_is_refused() {
     let c = Config::parse(FULL).unwrap();
     assert_eq!(c.global.external_labels["region"], "eu");
     let e = Config::parse("global:\n  external_labels: {'': x}\n").unwrap_err();
-    assert_eq!((e.field.as_str(), e.line), ("global.external_labels", Some(2)));
+    assert_eq!(
+        (e.field.as_str(), e.line),
+        ("global.external_labels", Some(2))
+    );
 }

@@ -22,8 +22,8 @@ pub mod targets;
 pub mod targets_page;
 pub mod theme_toggle;
 pub mod time_picker;
-pub mod variable_bar;
 pub mod token_setting;
+pub mod variable_bar;
 
 pub use bar_gauge::BarGaugePanel;
 pub use dashboard_list::DashboardList;
@@ -45,5 +45,5 @@ pub use targets::TargetsPanel;
 pub use targets_page::TargetsPage;
 pub use theme_toggle::ThemeToggle;
 pub use time_picker::TimePicker;
-pub use variable_bar::VariableBar;
 pub use token_setting::TokenSetting;
+pub use variable_bar::VariableBar;
