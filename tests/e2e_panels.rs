@@ -55,8 +55,9 @@ async fn every_panel_type_explore_and_targets() -> anyhow::Result<()> {
     let result = async {
         browser.set_window_size(1280, 800).await?;
         browser.goto(&format!("{base}/?panels&from=now-5m")).await?;
-        // Rates need two scrapes of the demo fleet.
-        let series = browser.wait_for(WAIT, "the stacked time series to draw series", &panel("rps", "Number(p.dataset.seriesCount) >= 2 && p.querySelector('canvas').width > 100 && Number(p.dataset.seriesCount)")).await?;
+        // Rates need two scrapes of the demo fleet; wait for all five services, or a service
+        // that arrives after `n` is read breaks the legend counts below.
+        let series = browser.wait_for(WAIT, "the stacked time series to draw series", &panel("rps", "Number(p.dataset.seriesCount) >= 5 && p.querySelector('canvas').width > 100 && Number(p.dataset.seriesCount)")).await?;
         let n = series.as_u64().unwrap_or_default();
         let stat = browser.wait_for(WAIT, "a stat value", &panel("stat-rps", "p.dataset.last")).await?;
         assert!(stat.as_str().unwrap_or_default().parse::<f64>()? > 0.0, "stat: {stat}");
