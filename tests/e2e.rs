@@ -2,25 +2,13 @@
 //! built page, headless Chromium showing it. Run by `cargo xtask test` (it builds `dist/` and
 //! provides chromedriver).
 
+use lookout_tests::dist;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use lookout_relay::{Relay, RelayConfig, ScrapeTarget};
 use lookout_tests::target::TestTarget;
 use lookout_tests::webdriver::Browser;
-
-fn dist() -> anyhow::Result<PathBuf> {
-    let dist = PathBuf::from(
-        std::env::var("LOOKOUT_DIST")
-            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../dist").into()),
-    );
-    anyhow::ensure!(
-        dist.join("index.html").exists(),
-        "{} has no built app: run `cargo xtask test`",
-        dist.display()
-    );
-    Ok(dist)
-}
 
 fn screenshot_path(name: &str) -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/e2e")).join(format!("{name}.png"))

@@ -4,25 +4,13 @@
 //! view; drag a panel on the grid; import a Grafana export (bad JSON first). Run by
 //! `cargo xtask test` (feature `browser`; it builds `dist/` and provides chromedriver).
 
+use lookout_tests::dist;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use lookout_relay::{Relay, RelayConfig};
 use lookout_tests::webdriver::Browser;
 use serde_json::Value;
-
-fn dist() -> anyhow::Result<PathBuf> {
-    let dist = PathBuf::from(
-        std::env::var("LOOKOUT_DIST")
-            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../dist").into()),
-    );
-    anyhow::ensure!(
-        dist.join("index.html").exists(),
-        "{} has no built app: run `cargo xtask test`",
-        dist.display()
-    );
-    Ok(dist)
-}
 
 fn shot(name: &str) -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/e2e")).join(format!("{name}.png"))

@@ -5,6 +5,7 @@
 //! quota makes it evict and say so; two tabs share one cache. Run by `cargo xtask test`
 //! (feature `browser`).
 
+use lookout_tests::dist;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -13,19 +14,6 @@ use lookout_tests::webdriver::Browser;
 use lookout_tsdb::MatchOp;
 use lookout_wire::MatcherSpec;
 use serde_json::json;
-
-fn dist() -> anyhow::Result<PathBuf> {
-    let dist = PathBuf::from(
-        std::env::var("LOOKOUT_DIST")
-            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../dist").into()),
-    );
-    anyhow::ensure!(
-        dist.join("index.html").exists() && dist.join("sw.js").exists(),
-        "{} has no built app with a service worker: run `cargo xtask test`",
-        dist.display()
-    );
-    Ok(dist)
-}
 
 fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?

@@ -5,9 +5,9 @@
 //! page without one shows a clear refusal, with one from `#token=` it streams). Run by
 //! `cargo xtask test` (feature `browser`).
 
+use lookout_tests::dist;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,19 +16,6 @@ use lookout_tests::client::{Client, CountingTarget, lookout_binary, spawn_lookou
 use lookout_tests::webdriver::Browser;
 use lookout_tsdb::MatchOp;
 use lookout_wire::MatcherSpec;
-
-fn dist() -> anyhow::Result<PathBuf> {
-    let dist = PathBuf::from(
-        std::env::var("LOOKOUT_DIST")
-            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../dist").into()),
-    );
-    anyhow::ensure!(
-        dist.join("index.html").exists(),
-        "{} has no built app: run `cargo xtask test`",
-        dist.display()
-    );
-    Ok(dist)
-}
 
 const STATE: &str =
     r#"const s = document.querySelector('.status'); return s ? s.dataset.state : null;"#;

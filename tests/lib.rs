@@ -5,7 +5,22 @@ pub mod client;
 pub mod target;
 pub mod webdriver;
 
+use std::path::PathBuf;
 use std::time::Duration;
+
+/// The built app the browser tests serve: `LOOKOUT_DIST`, else the workspace's `dist/`.
+pub fn dist() -> anyhow::Result<PathBuf> {
+    let dist = PathBuf::from(
+        std::env::var("LOOKOUT_DIST")
+            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../dist").into()),
+    );
+    anyhow::ensure!(
+        dist.join("index.html").exists() && dist.join("sw.js").exists(),
+        "{} has no built app with its service worker: run `cargo xtask test`",
+        dist.display()
+    );
+    Ok(dist)
+}
 
 /// Polls `check` every 100 ms until it returns `Some`, or fails after `timeout` with `what`.
 pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> anyhow::Result<T>
