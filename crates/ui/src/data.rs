@@ -154,12 +154,18 @@ impl PageData {
     }
 
     /// Merges a snapshot file (maybe from another browser, whose series numbers differ) into the
-    /// store, series by series by labels: whole chunks where they do not overlap, else sample by
-    /// sample (samples already held are no-ops). The file is checked whole first: a bad file
-    /// changes nothing. Returns the number of series it carried.
+    /// store. The file is checked whole first: a bad file changes nothing. Returns the number of
+    /// series it carried.
     pub fn import(&mut self, bytes: &[u8]) -> Result<usize, String> {
         let incoming = Store::from_snapshot(bytes).map_err(|e| e.to_string())?;
-        let n = incoming.num_series();
+        self.merge(&incoming);
+        Ok(incoming.num_series())
+    }
+
+    /// Merges another store into this one, series by series by labels: whole chunks where they
+    /// do not overlap, else sample by sample (samples already held are no-ops). For imports, and
+    /// for a tab that takes over writing the cache from files newer than what it restored.
+    pub fn merge(&mut self, incoming: &Store) {
         // Ids of removed series leave gaps: walk every id ever given.
         for i in 0..incoming.id_bound() {
             let from = SeriesId(i);
@@ -178,7 +184,6 @@ impl PageData {
         self.newest = self
             .newest
             .max(crate::offline::persist::newest_sample(&self.store));
-        Ok(n)
     }
 
     /// Samples stored with timestamps at or before `until`, across all series.

@@ -146,7 +146,23 @@ impl Cache {
         let this = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
             let t0 = perf_now();
-            match persist::restore().await {
+            let mut restored = persist::restore().await;
+            // A read can fail while the browser still holds a file of a page that just went
+            // away; it is tried again before the page goes on without its cache.
+            for _ in 0..3 {
+                match &restored {
+                    Err(e) if !e.not_supported() => {
+                        web_sys::console::warn_1(
+                            &format!("lookout: the cache could not be read ({e}); trying again")
+                                .into(),
+                        );
+                        sleep(200).await;
+                        restored = persist::restore().await;
+                    }
+                    _ => break,
+                }
+            }
+            match restored {
                 Ok(Some(r)) => {
                     for p in &r.problems {
                         this.note(format!(
@@ -200,10 +216,33 @@ impl Cache {
     /// Runs in the tab holding the writer lock: writes every [`FLUSH_EVERY_MS`] and when the
     /// page is hidden (the last chance before a tab is closed or frozen).
     async fn write_loop(self) {
-        match Writer::open(self.0.restored.get()).await {
-            Ok(w) => *self.0.writer.borrow_mut() = Some(w),
-            Err(e) => return self.note(format!("the cache is not saved: {e}")),
+        // Until the files are read, nothing is written: a base of a store that lacks what they
+        // hold would replace them.
+        let mut told = false;
+        let w = loop {
+            match Writer::open(self.0.restored.get()).await {
+                Ok((w, files)) => {
+                    if let Some(files) = files.filter(|f| f.store.num_series() > 0) {
+                        let _ = self.0.data.try_update_value(|d| d.merge(&files.store));
+                        (self.0.changed)();
+                    }
+                    break w;
+                }
+                Err(e) => {
+                    if !told {
+                        self.note(format!(
+                            "the cache is not saved yet: its files could not be read ({e}); retrying"
+                        ));
+                        told = true;
+                    }
+                    sleep(FLUSH_EVERY_MS).await;
+                }
+            }
+        };
+        if told {
+            self.0.status.update(|s| s.note = None);
         }
+        *self.0.writer.borrow_mut() = Some(w);
         self.0.status.update(|s| s.writer = true);
         let this = self.clone();
         let on_hidden = Closure::<dyn FnMut()>::new(move || {

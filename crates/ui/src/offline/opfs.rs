@@ -245,16 +245,23 @@ pub async fn persist() -> Result<bool, FsError> {
 }
 
 /// Runs `work` holding the Web Lock `name` (`exclusive` or shared), released when it finishes.
+/// A request the browser refuses (a page being torn down, say) is an error, not a wait forever.
 pub async fn with_lock<F, T>(name: &str, exclusive: bool, work: F) -> Result<T, FsError>
 where
     F: std::future::Future<Output = T> + 'static,
     T: 'static,
 {
+    use std::cell::RefCell;
+    use std::rc::Rc;
     let locks: LockManager = navigator_field("locks")?.unchecked_into();
-    let (granted_tx, granted_rx) = oneshot::channel();
+    let (granted_tx, granted_rx) = oneshot::channel::<Result<(), FsError>>();
+    let granted_tx = Rc::new(RefCell::new(Some(granted_tx)));
     let (release, release_rx) = oneshot::channel::<()>();
+    let on_grant = granted_tx.clone();
     let cb = Closure::once_into_js(move |_lock: JsValue| -> Promise {
-        let _ = granted_tx.send(());
+        if let Some(tx) = on_grant.borrow_mut().take() {
+            let _ = tx.send(Ok(()));
+        }
         // The lock is held until this promise settles.
         wasm_bindgen_futures::future_to_promise(async move {
             let _ = release_rx.await;
@@ -262,11 +269,26 @@ where
         })
     });
     let mode = if exclusive { "exclusive" } else { "shared" };
-    let done = locks.request(name, &options(&[("mode", mode.into())]), cb.unchecked_ref());
-    let _ = granted_rx.await;
+    let done =
+        JsFuture::from(locks.request(name, &options(&[("mode", mode.into())]), cb.unchecked_ref()));
+    let (done_tx, done_rx) = oneshot::channel::<Result<(), FsError>>();
+    wasm_bindgen_futures::spawn_local(async move {
+        let result = done.await.map(|_| ()).map_err(FsError::from);
+        if let Err(e) = &result
+            && let Some(tx) = granted_tx.borrow_mut().take()
+        {
+            let _ = tx.send(Err(e.clone()));
+        }
+        let _ = done_tx.send(result);
+    });
+    let aborted = || FsError {
+        name: "AbortError".into(),
+        message: format!("the lock {name} was never granted"),
+    };
+    granted_rx.await.unwrap_or_else(|_| Err(aborted()))?;
     let out = work.await;
     let _ = release.send(());
-    wait(done).await?;
+    done_rx.await.unwrap_or_else(|_| Err(aborted()))?;
     Ok(out)
 }
 

@@ -206,21 +206,52 @@ pub struct Writer {
 
 impl Writer {
     /// Takes over the files. `restored`: the generation and store mark right after this page
-    /// restored; if nobody wrote since, deltas continue from there, else a new base comes first.
-    pub async fn open(restored: Option<(u64, u64)>) -> Result<Writer, FsError> {
+    /// restored. If nobody wrote since, deltas continue from there. Otherwise (another tab wrote
+    /// after this page restored, or this page's restore failed) the files may hold data this
+    /// page lacks: they are read again and returned, for the page to merge into its store
+    /// before the first write, which is then a new base. A new base of a store that lacks what
+    /// the files hold would lose it; when the files cannot be read, this returns the error and
+    /// nothing is written.
+    pub async fn open(restored: Option<(u64, u64)>) -> Result<(Writer, Option<Restored>), FsError> {
         let dir = opfs::directory(DIR).await?;
-        let manifest = match opfs::read(&dir, MANIFEST).await? {
-            Some(t) => Manifest::decode(&String::from_utf8_lossy(&t)).unwrap_or_default(),
-            None => Manifest::default(),
+        let current = {
+            let dir = dir.clone();
+            opfs::with_lock(FILES_LOCK, false, async move {
+                opfs::read(&dir, MANIFEST).await.map(|text| {
+                    text.and_then(|t| Manifest::decode(&String::from_utf8_lossy(&t)).ok())
+                })
+            })
+            .await??
         };
-        let mark = restored
-            .filter(|(generation, _)| *generation == manifest.generation && manifest.base.is_some())
-            .map(|(_, mark)| mark);
-        Ok(Writer {
-            dir,
-            manifest,
-            mark,
-        })
+        if let (Some(m), Some((generation, mark))) = (current, restored)
+            && m.base.is_some()
+            && m.generation == generation
+        {
+            return Ok((
+                Writer {
+                    dir,
+                    manifest: m,
+                    mark: Some(mark),
+                },
+                None,
+            ));
+        }
+        let files = {
+            let dir = dir.clone();
+            opfs::with_lock(FILES_LOCK, false, async move { read_all(&dir).await }).await??
+        };
+        let manifest = files
+            .as_ref()
+            .map(|r| r.manifest.clone())
+            .unwrap_or_default();
+        Ok((
+            Writer {
+                dir,
+                manifest,
+                mark: None,
+            },
+            files,
+        ))
     }
 
     /// The next write will be a whole base (after eviction, an import, or a damaged cache).
