@@ -67,6 +67,34 @@ async fn wait_saved_after(browser: &Browser, after: i64) -> anyhow::Result<i64> 
     Ok(v.as_i64().unwrap_or(0))
 }
 
+/// What the page says of its cache and what the cache's files are, for a failure message:
+/// the settings panel's text, the note, and the manifest and file sizes in OPFS.
+async fn cache_state(browser: &Browser) -> String {
+    let page = browser
+        .eval(
+            r#"const s = document.querySelector('.cache-settings'); const n = document.querySelector('.cache-note'); return JSON.stringify({settings: s ? s.textContent : null, note: n ? n.textContent : null, restored: document.querySelector('.restored') ? document.querySelector('.restored').textContent : null});"#,
+        )
+        .await
+        .map_or_else(|e| format!("(page: {e})"), |v| v.to_string());
+    let files = browser
+        .eval_async(
+            r#"const done = arguments[arguments.length - 1];
+            (async () => {
+              const root = await navigator.storage.getDirectory();
+              const dir = await root.getDirectoryHandle('lookout-cache');
+              const out = {};
+              for await (const [name, h] of dir.entries()) {
+                const f = await h.getFile();
+                out[name] = name === 'manifest' ? await f.text() : f.size;
+              }
+              return JSON.stringify(out);
+            })().then(done, e => done('no files: ' + e));"#,
+        )
+        .await
+        .map_or_else(|e| format!("(files: {e})"), |v| v.to_string());
+    format!("page {page}; files {files}")
+}
+
 /// The page's panel for `expr`: series drawn and its newest value.
 async fn panel(browser: &Browser, expr: &str) -> anyhow::Result<(u64, Option<f64>)> {
     let v = browser
@@ -344,15 +372,20 @@ async fn a_tab_killed_while_writing_never_leaves_an_unreadable_cache() -> anyhow
             browser.goto(&url).await?;
             // Every start restores, then writes at once (what the stream brought since): leave
             // at varying points of that write.
-            let n = browser
+            let n = match browser
                 .wait_for(
                     Duration::from_secs(20),
                     "a restore",
                     &format!("const n = {RESTORED_FN}; return n > 0 ? n : null;"),
                 )
-                .await?
-                .as_u64()
-                .unwrap_or(0);
+                .await
+            {
+                Ok(n) => n.as_u64().unwrap_or(0),
+                Err(e) => anyhow::bail!(
+                    "start {i} (restored so far {restored:?}): {e}; {}",
+                    cache_state(&browser).await
+                ),
+            };
             restored.push(n);
             if let Some(note) = browser.eval(NOTE).await?.as_str() {
                 anyhow::bail!("start {i}: {note}");
@@ -486,9 +519,13 @@ async fn two_tabs_reloading_at_once_share_one_cache_without_corrupting_it() -> a
             tokio::time::sleep(Duration::from_millis(500)).await;
             for tab in [&first, &second] {
                 browser.switch_to(tab).await?;
-                let n = browser
+                let n = match browser
                     .wait_for(Duration::from_secs(20), "a restore", &format!("const n = {RESTORED_FN}; return n > 0 ? n : null;"))
-                    .await?;
+                    .await
+                {
+                    Ok(n) => n,
+                    Err(e) => anyhow::bail!("round {round}: {e}; {}", cache_state(&browser).await),
+                };
                 anyhow::ensure!(browser.eval(NOTE).await?.is_null(), "round {round}: {:?}", browser.eval(NOTE).await?);
                 browser.wait_for(Duration::from_secs(30), "live", LIVE).await?;
                 // Panels redraw on a timer (throttled to 1 s in a background tab): give the draw
@@ -539,12 +576,12 @@ async fn two_tabs_reloading_at_once_share_one_cache_without_corrupting_it() -> a
 }
 
 /// Copies `from` into `to` (one level deep plus `icons/`), renaming the wasm and js files and
-/// rewriting index.html to name them: what a new build looks like to the browser (Trunk names
-/// files by their content hash).
+/// rewriting index.html and the boot script to name them: what a new build looks like to the
+/// browser (Trunk names files by their content hash).
 fn copy_dist(from: &std::path::Path, to: &std::path::Path, tag: &str) -> anyhow::Result<String> {
     std::fs::create_dir_all(to.join("icons"))?;
-    let mut index = std::fs::read_to_string(from.join("index.html"))?;
-    let mut js_name = String::new();
+    let mut renames = Vec::new();
+    let mut files = Vec::new();
     for entry in std::fs::read_dir(from)? {
         let path = entry?.path();
         let name = path
@@ -552,23 +589,40 @@ fn copy_dist(from: &std::path::Path, to: &std::path::Path, tag: &str) -> anyhow:
             .and_then(|n| n.to_str())
             .unwrap_or_default()
             .to_owned();
-        if path.is_dir() || name == "index.html" {
+        if path.is_dir() {
             continue;
         }
-        let renamed = if name.starts_with("lookout-ui-") {
-            let new = name.replacen("lookout-ui-", &format!("lookout-ui-{tag}"), 1);
-            index = index.replace(&name, &new);
-            if new.ends_with(".js") {
-                js_name = new.clone();
+        // The boot script names the wasm and js, so it changes (and is renamed) with them.
+        for prefix in ["lookout-ui-", "boot-"] {
+            if name.starts_with(prefix) {
+                renames.push((
+                    name.clone(),
+                    name.replacen(prefix, &format!("{prefix}{tag}"), 1),
+                ));
             }
-            new
-        } else {
-            name
-        };
-        std::fs::copy(&path, to.join(renamed))?;
+        }
+        files.push((path, name));
     }
-    // Renamed files keep their bytes, so the subresource integrity hashes still hold.
-    std::fs::write(to.join("index.html"), index)?;
+    let mut js_name = String::new();
+    for (path, name) in files {
+        let renamed = renames
+            .iter()
+            .find(|r| r.0 == name)
+            .map_or_else(|| name.clone(), |r| r.1.clone());
+        if renamed.starts_with("lookout-ui-") && renamed.ends_with(".js") {
+            js_name = renamed.clone();
+        }
+        if name == "index.html" || name.starts_with("boot-") {
+            // Renamed files keep their bytes, so the subresource integrity hashes still hold.
+            let mut text = std::fs::read_to_string(&path)?;
+            for (old, new) in &renames {
+                text = text.replace(old, new);
+            }
+            std::fs::write(to.join(&renamed), text)?;
+        } else {
+            std::fs::copy(&path, to.join(renamed))?;
+        }
+    }
     for entry in std::fs::read_dir(from.join("icons"))? {
         let path = entry?.path();
         if let Some(name) = path.file_name() {

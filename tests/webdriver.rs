@@ -142,6 +142,17 @@ impl Browser {
         .await
     }
 
+    /// Runs `script` (a function body) asynchronously: it ends by calling
+    /// `arguments[arguments.length - 1](result)`.
+    pub async fn eval_async(&self, script: &str) -> anyhow::Result<Value> {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
     /// Re-runs `script` until it returns something other than null/false.
     pub async fn wait_for(
         &self,
@@ -210,6 +221,24 @@ impl Browser {
         )
         .await
         .map(|_| ())
+    }
+
+    /// Makes the `index`th frame of the current document current (scripts then run in it).
+    pub async fn switch_to_frame(&self, index: u32) -> anyhow::Result<()> {
+        self.call(
+            reqwest::Method::POST,
+            "/frame",
+            Some(json!({ "id": index })),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Makes the top-level document current again.
+    pub async fn switch_to_top(&self) -> anyhow::Result<()> {
+        self.call(reqwest::Method::POST, "/frame", Some(json!({ "id": null })))
+            .await
+            .map(|_| ())
     }
 
     /// Saves a PNG of the viewport.

@@ -9,13 +9,15 @@
 //
 // Navigations and the shell are cache-first; each navigation also checks the network for a
 // newer index.html in the background (it is used from the next load on). The stream
-// (/api/v1/stream, a WebSocket, never seen here), the API and anything else pass straight to the
-// network.
+// (/api/v1/stream, a WebSocket, never seen here), the API, `/embed` and anything else pass
+// straight to the network.
 
 const PREFIX = "lookout-shell-";
 const META = "lookout-shell-meta";
 const SHELL_FILES = /["']([^"'<>\s]+\.(?:js|wasm|css|webmanifest|svg|png))["']/g;
-const NETWORK_ONLY = /^\/(?:api\/|-\/|metrics$|sw\.js$)/;
+// `/embed` too: it is framed by other sites under its own policy (`frame-ancestors`), which a
+// cached copy of the app's index.html (framed by its own origin only) would replace.
+const NETWORK_ONLY = /^\/(?:api\/|-\/|metrics$|sw\.js$|embed(?:\/|$))/;
 
 function scopeUrl(path) {
   return new URL(path, self.registration.scope).href;

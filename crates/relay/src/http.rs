@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{FromRef, Query, State};
-use axum::http::header;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use tower_http::services::{ServeDir, ServeFile};
@@ -30,7 +30,12 @@ impl FromRef<AppState> for Arc<Hub> {
     }
 }
 
-pub(crate) fn router(hub: Arc<Hub>, dist: Option<PathBuf>, control: Arc<ConfigControl>) -> Router {
+pub(crate) fn router(
+    hub: Arc<Hub>,
+    dist: Option<PathBuf>,
+    control: Arc<ConfigControl>,
+    embed_origins: Vec<String>,
+) -> Router {
     let api = Router::new()
         .route("/api/v1/stream", get(stream))
         .route("/api/v1/targets", get(targets))
@@ -46,8 +51,12 @@ pub(crate) fn router(hub: Arc<Hub>, dist: Option<PathBuf>, control: Arc<ConfigCo
         Some(dir) => {
             let index = dir.join("index.html");
             let app = ServeDir::new(dir).fallback(ServeFile::new(index));
+            let shell = Arc::new(Shell::new(embed_origins));
             api.fallback_service(app)
-                .layer(axum::middleware::map_response(revalidate_shell))
+                .layer(axum::middleware::map_response_with_state(
+                    shell,
+                    shell_headers,
+                ))
         }
         None => api.fallback(|| async {
             (
@@ -58,18 +67,121 @@ pub(crate) fn router(hub: Arc<Hub>, dist: Option<PathBuf>, control: Arc<ConfigCo
     }
 }
 
-/// The service worker and index.html must be revalidated on every load (`no-cache`): the
-/// browser only notices a new build through them. The hashed wasm/js/css may be cached freely.
-async fn revalidate_shell(uri: axum::http::Uri, mut resp: Response) -> Response {
+/// An embed origin must be `scheme://host[:port]` (what a browser sends as `Origin`), or `*`.
+pub(crate) fn check_origin(o: &str) -> anyhow::Result<()> {
+    if o == "*" {
+        return Ok(());
+    }
+    let (scheme, rest) = o.split_once("://").ok_or_else(|| {
+        anyhow::anyhow!("expected scheme://host[:port], e.g. https://status.example.com")
+    })?;
+    anyhow::ensure!(
+        matches!(scheme, "http" | "https"),
+        "the scheme must be http or https, not {scheme:?}"
+    );
+    anyhow::ensure!(
+        !rest.is_empty()
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')),
+        "expected only a host and port after {scheme}:// (no path, no trailing slash)"
+    );
+    Ok(())
+}
+
+/// The headers of the app's files: its policy (CSP), who may frame it, who may load it.
+struct Shell {
+    /// The CSP of every page but `/embed`: framed by its own origin only.
+    app_csp: HeaderValue,
+    /// The CSP of `/embed`: framed by its own origin and the embed origins.
+    embed_csp: HeaderValue,
+    embed_origins: Vec<String>,
+}
+
+/// What every page may do: scripts and wasm only from the relay (`'wasm-unsafe-eval'` is what
+/// compiling wasm needs; no `unsafe-eval`, no inline scripts), the stream to any relay the URL
+/// names, no plugins, no `<base>`. Inline styles are allowed: the layout sets grid positions in
+/// `style` attributes, and CSS cannot run script.
+fn csp(frame_ancestors: &str) -> HeaderValue {
+    let v = format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data: blob:; connect-src 'self' ws: wss:; worker-src 'self'; \
+         manifest-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+         frame-ancestors {frame_ancestors}"
+    );
+    // Origins were checked to be header-safe at start.
+    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static("frame-ancestors 'self'"))
+}
+
+impl Shell {
+    fn new(embed_origins: Vec<String>) -> Shell {
+        let ancestors = if embed_origins.iter().any(|o| o == "*") {
+            "*".to_owned()
+        } else {
+            std::iter::once("'self'")
+                .chain(embed_origins.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        Shell {
+            app_csp: csp("'self'"),
+            embed_csp: csp(&ancestors),
+            embed_origins,
+        }
+    }
+
+    fn may_embed(&self, origin: &str) -> bool {
+        self.embed_origins
+            .iter()
+            .any(|o| o == "*" || o.eq_ignore_ascii_case(origin))
+    }
+}
+
+/// Pages get their CSP (`/embed` its wider `frame-ancestors`); the service worker and
+/// index.html are revalidated on every load (`no-cache`: the browser only notices a new build
+/// through them, while the hashed wasm/js/css may be cached freely); an embed origin may load the
+/// files across origins (CORS), for the `<lookout-panel>` element on its pages.
+async fn shell_headers(
+    State(shell): State<Arc<Shell>>,
+    uri: axum::http::Uri,
+    req_headers: axum::http::HeaderMap,
+    mut resp: Response,
+) -> Response {
     let html = resp
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
-    if html || uri.path() == "/sw.js" {
-        resp.headers_mut().insert(
-            header::CACHE_CONTROL,
-            axum::http::HeaderValue::from_static("no-cache"),
+    let path = uri.path();
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if html || path == "/sw.js" {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    }
+    if html {
+        let embed = path == "/embed" || path.starts_with("/embed/");
+        let policy = if embed {
+            &shell.embed_csp
+        } else {
+            &shell.app_csp
+        };
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy.clone());
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
         );
+    } else if let Some(origin) = req_headers
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .filter(|o| shell.may_embed(o))
+        .and_then(|o| HeaderValue::from_str(o).ok())
+    {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    }
+    if !html && !shell.embed_origins.is_empty() {
+        headers.append(header::VARY, HeaderValue::from_static("Origin"));
     }
     resp
 }

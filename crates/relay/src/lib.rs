@@ -63,6 +63,10 @@ pub struct RelayConfig {
     pub stream: stream::StreamSettings,
     /// DNS servers for `dns_sd_configs`; empty: the system's (`/etc/resolv.conf`).
     pub dns_servers: Vec<SocketAddr>,
+    /// Origins (`scheme://host[:port]`) whose pages may embed Lookout: they may frame `/embed`
+    /// (`Content-Security-Policy: frame-ancestors`), load the app's files across origins (CORS)
+    /// and open the stream. `*` admits any. Every other page keeps `frame-ancestors 'self'`.
+    pub embed_origins: Vec<String>,
 }
 
 impl RelayConfig {
@@ -89,6 +93,7 @@ impl Default for RelayConfig {
             config_file: None,
             stream: stream::StreamSettings::default(),
             dns_servers: Vec::new(),
+            embed_origins: Vec::new(),
         }
     }
 }
@@ -110,7 +115,17 @@ impl Relay {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
-        let hub = Arc::new(Hub::with_stream(config.retention, config.stream.clone()));
+        for o in &config.embed_origins {
+            http::check_origin(o).with_context(|| format!("embed origin {o:?}"))?;
+        }
+        // A page that may embed may also open the stream.
+        let mut stream = config.stream.clone();
+        for o in &config.embed_origins {
+            if !stream.allowed_origins.contains(o) {
+                stream.allowed_origins.push(o.clone());
+            }
+        }
+        let hub = Arc::new(Hub::with_stream(config.retention, stream));
         let mut tasks = Vec::new();
         let mut targets = config.targets.clone();
         if config.demo {
@@ -157,7 +172,12 @@ impl Relay {
                 }
             }));
         }
-        let app = http::router(hub.clone(), config.dist.clone(), control);
+        let app = http::router(
+            hub.clone(),
+            config.dist.clone(),
+            control,
+            config.embed_origins.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!("HTTP server stopped: {e}");

@@ -27,6 +27,8 @@ OPTIONS:
     --dist DIR               directory of the built app to serve [default: dist if present]
     --allow-origin ORIGIN    pages from this origin may connect besides the relay's own
                              (repeatable; * allows any)
+    --embed-origin ORIGIN    pages of this origin (https://host[:port]) may embed panels: frame
+                             /embed, load embed.js and open the stream (repeatable; * any)
     --dns-server ADDR        DNS server (IP:PORT) for dns_sd_configs, instead of the
                              system's /etc/resolv.conf (repeatable)
     --token-file FILE        pages must present one of the tokens in FILE (one per line);
@@ -82,6 +84,7 @@ fn parse_args() -> anyhow::Result<RelayConfig> {
                     .context("--dns-server: expected IP:PORT")?,
             ),
             "--allow-origin" => cfg.stream.allowed_origins.push(value("--allow-origin")?),
+            "--embed-origin" => cfg.embed_origins.push(value("--embed-origin")?),
             "--token-file" => {
                 let file = value("--token-file")?;
                 let text = std::fs::read_to_string(&file)

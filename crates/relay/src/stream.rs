@@ -137,17 +137,16 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> Result<(), String>
     {
         return Ok(());
     }
-    if allowed.is_empty() {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("");
-        let origin_host = origin
-            .split_once("://")
-            .map_or("", |(_, rest)| rest.trim_end_matches('/'));
-        if !host.is_empty() && origin_host.eq_ignore_ascii_case(host) {
-            return Ok(());
-        }
+    // The relay's own pages, whatever else is allowed.
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let origin_host = origin
+        .split_once("://")
+        .map_or("", |(_, rest)| rest.trim_end_matches('/'));
+    if !host.is_empty() && origin_host.eq_ignore_ascii_case(host) {
+        return Ok(());
     }
     Err(format!(
         "origin {origin:?} may not connect to this relay (allowed: the relay's own origin{})",

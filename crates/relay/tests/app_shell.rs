@@ -61,3 +61,96 @@ async fn the_app_shell_is_served_with_the_headers_a_service_worker_needs() {
     let r = get("/-/healthy").await.unwrap();
     assert_eq!(header(&r, "cache-control"), "");
 }
+
+/// Every page ships a CSP without `unsafe-eval` or inline scripts; only `/embed` may be framed by
+/// the embed origins, which alone may load the app's files across origins (CORS).
+#[tokio::test]
+async fn pages_carry_their_policy_and_only_embed_origins_may_frame_or_load_them() {
+    let dist = TempDir::new("csp");
+    for (name, body) in [
+        ("index.html", "<!doctype html><title>t</title>"),
+        ("lookout-ui-0123abcd.js", "export {};"),
+    ] {
+        dist.write(name, body);
+    }
+    let relay = Relay::start(RelayConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        dist: Some(dist.0.clone()),
+        embed_origins: vec!["http://status.example:8080".into()],
+        ..RelayConfig::default()
+    })
+    .await
+    .unwrap();
+    let base = format!("http://{}", relay.local_addr());
+    let client = reqwest::Client::new();
+    let get = |path: &str, origin: Option<&str>| {
+        let mut r = client.get(format!("{base}{path}"));
+        if let Some(o) = origin {
+            r = r.header("origin", o);
+        }
+        r.send()
+    };
+    let header = |r: &reqwest::Response, h: &str| {
+        r.headers()
+            .get(h)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    let ancestors = |csp: &str| {
+        csp.split(';')
+            .map(str::trim)
+            .find_map(|d| d.strip_prefix("frame-ancestors "))
+            .unwrap_or("")
+            .to_owned()
+    };
+    for path in ["/", "/?d=overview", "/embed", "/embed?d=overview&panel=2"] {
+        let r = get(path, None).await.unwrap();
+        let csp = header(&r, "content-security-policy");
+        assert!(
+            csp.contains("script-src 'self' 'wasm-unsafe-eval'"),
+            "{path}: {csp}"
+        );
+        assert!(!csp.contains("unsafe-eval'") || csp.contains("'wasm-unsafe-eval'"));
+        assert!(!csp.contains("'unsafe-eval'"), "{path}: {csp}");
+        assert!(csp.contains("object-src 'none'"), "{path}: {csp}");
+        let want = if path.starts_with("/embed") {
+            "'self' http://status.example:8080"
+        } else {
+            "'self'"
+        };
+        assert_eq!(ancestors(&csp), want, "{path}");
+        assert_eq!(header(&r, "x-content-type-options"), "nosniff");
+    }
+    // CORS for the embed origin only.
+    let js = "/lookout-ui-0123abcd.js";
+    let r = get(js, Some("http://status.example:8080")).await.unwrap();
+    assert_eq!(
+        header(&r, "access-control-allow-origin"),
+        "http://status.example:8080"
+    );
+    assert!(header(&r, "vary").contains("Origin"));
+    let r = get(js, Some("http://evil.example")).await.unwrap();
+    assert_eq!(header(&r, "access-control-allow-origin"), "");
+    let r = get(js, None).await.unwrap();
+    assert_eq!(header(&r, "access-control-allow-origin"), "");
+}
+
+#[tokio::test]
+async fn an_embed_origin_that_is_not_an_origin_is_refused_at_start() {
+    for bad in [
+        "status.example",
+        "https://status.example/",
+        "ftp://x",
+        "https://a b",
+    ] {
+        let e = Relay::start(RelayConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            embed_origins: vec![bad.into()],
+            ..RelayConfig::default()
+        })
+        .await
+        .unwrap_err();
+        let msg = format!("{e:#}");
+        assert!(msg.contains(bad), "{msg}");
+    }
+}

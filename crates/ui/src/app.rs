@@ -217,6 +217,8 @@ pub struct Page {
     pub edit: RwSignal<bool>,
     /// The last storage problem, shown in the toolbar.
     pub storage_error: RwSignal<Option<String>>,
+    /// An embed: changes (a row folded) are the view's own and never saved.
+    pub read_only: bool,
 }
 
 impl Page {
@@ -228,7 +230,9 @@ impl Page {
             }
         });
         if let Some(d) = self.doc.get_untracked() {
-            save(&d, self.storage_error);
+            if !self.read_only {
+                save(&d, self.storage_error);
+            }
             self.subscribe_new(&d);
         }
     }
@@ -253,7 +257,29 @@ impl Page {
 
 #[component]
 pub fn App() -> impl IntoView {
-    apply_stored_theme();
+    let pairs = url_pairs();
+    // `/embed`: no chrome, read-only, theme and background from the URL (see `embed`).
+    let embed = crate::embed::is_embed_path(&window().location().pathname().unwrap_or_default())
+        .then(|| crate::embed::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
+    match &embed {
+        Some(e) => {
+            if let Some(root) = document().document_element() {
+                let _ = root.class_list().add_1("embed");
+                if let Ok(spec) = e {
+                    if let Some(t) = &spec.theme {
+                        let _ = root.set_attribute("data-theme", t);
+                    }
+                    if spec.transparent {
+                        let _ = root.class_list().add_1("transparent");
+                    }
+                    if matches!(spec.what, crate::embed::EmbedWhat::Panel(_)) {
+                        let _ = root.class_list().add_1("solo");
+                    }
+                }
+            }
+        }
+        None => apply_stored_theme(),
+    }
     let data = StoredValue::new_local(PageData::default());
     expose_dump(data);
     let (version, set_version) = signal(0u64);
@@ -267,7 +293,6 @@ pub fn App() -> impl IntoView {
     // A `#token=` fragment is taken (saved, and removed from the address bar) now, before the
     // URL state rewrites the address and before the connection opens after the cache restore.
     let _ = page_token();
-    let pairs = url_pairs();
     let route = route(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let screen = screen(&pairs);
     let redraw_pending = std::rc::Rc::new(std::cell::Cell::new(false));
@@ -315,10 +340,16 @@ pub fn App() -> impl IntoView {
     // live data arrives, "now" is the newest cached sample (live following pauses offline).
     let cache_status = RwSignal::new(CacheStatus::default());
     let cache = Cache::new(data, cache_status, move || set_version.update(|v| *v += 1));
+    let in_embed = embed.is_some();
     let start = {
         let cache = cache.clone();
         move |subs: Vec<Vec<MatcherSpec>>| {
             let open = open.clone();
+            // An embed keeps no cache: it is a view into the relay, often one of several frames
+            // on a host page, whose storage the browser partitions per host anyway.
+            if in_embed {
+                return open(subs);
+            }
             cache.start(move || {
                 if let Some(t) = data.try_with_value(|d| d.newest).flatten() {
                     set_now.set(t);
@@ -396,8 +427,9 @@ pub fn App() -> impl IntoView {
         wanted,
         hover: RwSignal::new(None),
         zoom,
-        edit: RwSignal::new(pairs.iter().any(|p| p.0 == "edit")),
+        edit: RwSignal::new(!in_embed && pairs.iter().any(|p| p.0 == "edit")),
         storage_error: RwSignal::new(None),
+        read_only: in_embed,
     };
     let load_error = RwSignal::new(None::<String>);
     let newest = Signal::derive(move || {
@@ -429,8 +461,19 @@ pub fn App() -> impl IntoView {
     } else {
         let r = route.clone();
         let has_time = time.is_some();
+        let embed = embed.clone();
         spawn_local(async move {
-            match load(&r).await {
+            let loaded = match embed {
+                None => load(&r).await,
+                Some(Err(e)) => Err(e),
+                Some(Ok(spec)) => match &spec.def {
+                    Some(json) => Dashboard::from_json(json)
+                        .map_err(|e| format!("the embedded dashboard (def=) cannot be read: {e}")),
+                    None => load(&r).await,
+                }
+                .and_then(|d| crate::embed::select(&d, spec.what)),
+            };
+            match loaded {
                 Ok(d) => {
                     if !has_time
                         && let Some(TimeSel::Relative(ms)) = d
@@ -486,6 +529,12 @@ pub fn App() -> impl IntoView {
         ),
     };
     let dashboards = screen_title.is_none();
+    if in_embed {
+        return view! {
+            <crate::components::EmbedView page=page state=state newest=newest load_error=load_error loaded=Signal::derive(move || doc.with(Option::is_some)) min_step=MIN_STEP_MS />
+        }
+        .into_any();
+    }
     let loaded = Memo::new(move |_| doc.with(Option::is_some));
     let title = move || doc.with(|d| d.as_ref().map(|d| d.title.clone()).unwrap_or_default());
     view! {
@@ -549,6 +598,7 @@ pub fn App() -> impl IntoView {
         }}
         <Shortcuts range_ms=range_ms zoom=zoom />
     }
+    .into_any()
 }
 
 /// `window.lookoutDump(name)`: the page's samples of one metric as text ([`PageData::dump`]),

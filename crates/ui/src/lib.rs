@@ -11,6 +11,7 @@ pub mod components;
 pub mod connection;
 pub mod dashboard;
 pub mod data;
+pub mod embed;
 pub mod format;
 pub mod gallery;
 pub mod layout;

@@ -185,17 +185,29 @@ pub fn parse_duration(s: &str) -> Option<i64> {
 }
 
 /// Escapes regex metacharacters the way Grafana's Prometheus data source does for multi-value
-/// variables, so `a.b` matches only `a.b`. The backslash is doubled: the value lands inside a
-/// PromQL double-quoted string, where `\.` alone is an unknown escape.
+/// variables, so `a.b` matches only `a.b`. The value lands inside a PromQL double-quoted string,
+/// so the regex's backslashes are doubled (`\.` alone is an unknown escape there) and a `"` is
+/// escaped: a label value such as `"><b>` stays one value instead of ending the string.
 pub fn regex_escape(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
     for c in v.chars() {
-        if "\\^$*+?.()|{}[]".contains(c) {
-            out.push_str("\\\\");
+        match c {
+            // The regex `\\` (a literal backslash), written in a string.
+            '\\' => out.push_str("\\\\\\\\"),
+            '"' => out.push_str("\\\""),
+            c if "^$*+?.()|{}[]".contains(c) => {
+                out.push_str("\\\\");
+                out.push(c);
+            }
+            c => out.push(c),
         }
-        out.push(c);
     }
     out
+}
+
+/// A value for a PromQL double-quoted string: `\` and `"` escaped, nothing else changed.
+pub fn string_escape(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
 /// Resolved variables by name, ready to interpolate.
@@ -254,7 +266,11 @@ impl Scope {
                 if escape {
                     regex_escape(&values[0])
                 } else {
-                    values.join(",")
+                    values
+                        .iter()
+                        .map(|v| string_escape(v))
+                        .collect::<Vec<_>>()
+                        .join(",")
                 }
             }
             None | Some("regex") => {
@@ -600,6 +616,53 @@ mod tests {
     use lookout_tsdb::Labels;
     use serde_json::json;
     use wasm_bindgen_test::wasm_bindgen_test;
+
+    /// Label values are data from outside (a target's labels): quotes, backslashes and regex
+    /// characters in them must reach the matcher as that exact value, in every format.
+    #[wasm_bindgen_test]
+    fn hostile_values_stay_one_exact_value_in_the_query() {
+        let hostile = [
+            "\"><img src=x onerror=alert(1)>",
+            "C:\\temp\\a.b",
+            "a\"b\\",
+            "plain",
+        ];
+        let ctx = Context {
+            start: 0,
+            end: 60_000,
+            interval_ms: 15_000,
+            scrape_ms: 15_000,
+        };
+        for multi in [false, true] {
+            for v in hostile {
+                let scope = Scope::new(&[Resolved {
+                    name: "v".into(),
+                    multi,
+                    include_all: multi,
+                    selected: vec![v.to_owned()],
+                    options: vec![v.to_owned(), "other".into()],
+                    ..Resolved::default()
+                }]);
+                let (op, text) = if multi {
+                    ("=~", "up{x=~\"$v\"}")
+                } else {
+                    ("=", "up{x=\"$v\"}")
+                };
+                let q = scope.interpolate(text, &ctx);
+                let expr =
+                    lookout_promql::parse(&q).unwrap_or_else(|e| panic!("{v:?} as {q}: {e}"));
+                let lookout_promql::Expr::Vector(sel) = expr else {
+                    panic!("{q}: not a selector")
+                };
+                let m = sel.matchers.iter().find(|m| m.name() == "x").unwrap();
+                assert!(m.matches(v), "{v:?} {op} in {q}");
+                assert!(
+                    !m.matches("other") && !m.matches(&format!("{v}x")),
+                    "{v:?} {op} in {q} matches more"
+                );
+            }
+        }
+    }
 
     fn store() -> Store {
         let mut s = Store::default();

@@ -2,6 +2,7 @@
 //! they share. Everything a fresh machine needs is installed from here.
 
 mod bench;
+mod shell;
 mod suites;
 mod tools;
 
@@ -109,5 +110,6 @@ pub(crate) fn build_ui(root: &Path, env: &tools::ToolEnv) -> anyhow::Result<()> 
     cmd.current_dir(root)
         .args(["build", "--release", "--offline"]);
     env.apply(&mut cmd);
-    tools::status(&mut cmd).context("trunk build")
+    tools::status(&mut cmd).context("trunk build")?;
+    shell::externalize_boot_script(&root.join("dist"))
 }

@@ -176,7 +176,13 @@ pub fn export(d: &model::Dashboard) {
 }
 
 #[component]
-pub fn DashboardView(page: Page, min_step: i64) -> impl IntoView {
+pub fn DashboardView(
+    page: Page,
+    min_step: i64,
+    /// In `/embed`: no toolbar, no editing, no share buttons.
+    #[prop(optional)]
+    embedded: bool,
+) -> impl IntoView {
     let doc = page.doc;
     let grid = NodeRef::<leptos::html::Main>::new();
     let grid_px = RwSignal::new(
@@ -237,7 +243,7 @@ pub fn DashboardView(page: Page, min_step: i64) -> impl IntoView {
             .target()
             .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
             .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
-        if typing || ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+        if embedded || typing || ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
             return;
         }
         match ev.key().as_str() {
@@ -384,8 +390,10 @@ pub fn DashboardView(page: Page, min_step: i64) -> impl IntoView {
     };
 
     let edit = page.edit;
+    // The share dialog: `Some(None)` for the whole dashboard, `Some(Some(id))` for one panel.
+    let sharing = RwSignal::new(None::<Option<u32>>);
     view! {
-        <nav class="dash-toolbar" aria-label="Dashboard">
+        <nav class="dash-toolbar" aria-label="Dashboard" class:hidden=embedded>
             <a class="button" href="?dashboards">"Dashboards"</a>
             <button type="button" class="edit-toggle" aria-pressed=move || edit.get().to_string() on:click=move |_| edit.update(|e| *e = !*e)>
                 {move || if edit.get() { "Done editing" } else { "Edit" }}
@@ -396,6 +404,7 @@ pub fn DashboardView(page: Page, min_step: i64) -> impl IntoView {
                 <button type="button" class="settings" on:click=move |_| settings.set(true)>"Settings"</button>
             </Show>
             <button type="button" class="export" on:click=move |_| doc.with_untracked(|d| if let Some(d) = d { export(d) })>"Export"</button>
+            <button type="button" class="share" on:click=move |_| sharing.set(Some(None))>"Share"</button>
             {move || page.storage_error.get().map(|e| view! { <span class="error" role="alert">{e}</span> })}
         </nav>
         <main class="dash-grid" class:editing=move || edit.get() node_ref=grid on:pointermove=move_drag on:pointerup=end_drag on:pointercancel=end_drag>
@@ -424,6 +433,9 @@ pub fn DashboardView(page: Page, min_step: i64) -> impl IntoView {
                     view! {
                         <div class="cell" class:row=is_row class:dragging=move || drag.with(|d| d.is_some_and(|d| d.id == id)) data-id=id.to_string() style=move || style_of(id) tabindex="-1" on:mouseenter=move |_| hovered.set(Some(id))>
                             {body}
+                            {(!embedded && !is_row).then(|| view! {
+                                <button type="button" class="cell-share" title="Share or embed this panel" on:click=move |_| sharing.set(Some(Some(id)))>"Share"</button>
+                            })}
                             <Show when=move || edit.get()>
                                 <div class="cell-tools">
                                     <span class="move-handle" title="Drag to move" on:pointerdown=move |ev| start_drag(ev, id, false)>"⠿"</span>
@@ -448,6 +460,7 @@ pub fn DashboardView(page: Page, min_step: i64) -> impl IntoView {
             </Show>
         </main>
         {move || editing.get().map(|draft| view! { <PanelEditor page=page draft=draft min_step=min_step on_close=Callback::new(move |()| editing.set(None)) /> })}
+        {move || sharing.get().map(|panel| view! { <crate::components::ShareDialog page=page panel=panel on_close=Callback::new(move |()| sharing.set(None)) /> })}
         <Show when=move || settings.get()>
             <crate::components::dashboard_settings::DashboardSettings page=page on_close=Callback::new(move |()| settings.set(false)) />
         </Show>

@@ -1,0 +1,82 @@
+//! After Trunk: the page's boot script moves out of index.html into a file of its own, so every
+//! page can ship a CSP with `script-src 'self'` (no inline scripts, no hashes to keep in step).
+
+use std::path::Path;
+
+use anyhow::Context;
+
+/// Moves the inline `<script type="module">` Trunk writes into index.html to
+/// `boot-<hash>.js` (named by its content, like Trunk's own files) and loads it with
+/// `<script type="module" src>`. Idempotent: an index without an inline script is left alone.
+pub(crate) fn externalize_boot_script(dist: &Path) -> anyhow::Result<()> {
+    let index_path = dist.join("index.html");
+    let index = std::fs::read_to_string(&index_path)
+        .with_context(|| format!("reading {}", index_path.display()))?;
+    let Some((html, name, script)) = split_boot_script(&index)? else {
+        return Ok(());
+    };
+    std::fs::write(dist.join(&name), script).with_context(|| format!("writing {name}"))?;
+    std::fs::write(&index_path, html).with_context(|| format!("writing {}", index_path.display()))
+}
+
+/// index.html with its inline module script replaced by a reference to `boot-<hash>.js`, the
+/// file's name, and its content; `None` when there is no inline script.
+fn split_boot_script(index: &str) -> anyhow::Result<Option<(String, String, String)>> {
+    const OPEN: &str = "<script type=\"module\">";
+    let Some(start) = index.find(OPEN) else {
+        return Ok(None);
+    };
+    let body_start = start + OPEN.len();
+    let len = index[body_start..]
+        .find("</script>")
+        .context("index.html: an inline <script type=\"module\"> is not closed")?;
+    let script = index[body_start..body_start + len].trim().to_owned() + "\n";
+    anyhow::ensure!(
+        !index[body_start + len..].contains(OPEN),
+        "index.html holds more than one inline module script"
+    );
+    let name = format!("boot-{:016x}.js", fnv1a(script.as_bytes()));
+    let html = format!(
+        "{}<script type=\"module\" src=\"/{name}\"></script>{}",
+        &index[..start],
+        &index[body_start + len + "</script>".len()..]
+    );
+    Ok(Some((html, name, script)))
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TRUNK: &str = "<head>\n<link rel=\"stylesheet\" href=\"/style-1.css\"/>\n<script type=\"module\">\nimport init, * as bindings from '/lookout-ui-ab.js';\nconst wasm = await init({ module_or_path: '/lookout-ui-ab_bg.wasm' });\n</script>\n  <link rel=\"modulepreload\" href=\"/lookout-ui-ab.js\"></head>";
+
+    #[test]
+    fn the_inline_boot_script_becomes_a_file_named_by_its_content() {
+        let (html, name, script) = split_boot_script(TRUNK).unwrap().unwrap();
+        assert!(name.starts_with("boot-") && name.ends_with(".js"), "{name}");
+        assert!(script.starts_with("import init, * as bindings from '/lookout-ui-ab.js';"));
+        assert!(script.contains("module_or_path: '/lookout-ui-ab_bg.wasm'"));
+        assert!(!html.contains("import init"), "{html}");
+        assert!(html.contains(&format!(
+            "<script type=\"module\" src=\"/{name}\"></script>"
+        )));
+        assert!(html.contains("modulepreload") && html.contains("style-1.css"));
+        // Run again on its own output: nothing left to move.
+        assert!(split_boot_script(&html).unwrap().is_none());
+        // Another build names other files: another boot file.
+        let other = TRUNK.replace("-ab", "-cd");
+        assert_ne!(split_boot_script(&other).unwrap().unwrap().1, name);
+    }
+
+    #[test]
+    fn an_unclosed_script_is_an_error_not_a_guess() {
+        let e = split_boot_script("<script type=\"module\">import x from '/a.js';").unwrap_err();
+        assert!(e.to_string().contains("not closed"), "{e}");
+    }
+}
