@@ -589,7 +589,8 @@ fn copy_dist(from: &std::path::Path, to: &std::path::Path, tag: &str) -> anyhow:
             .and_then(|n| n.to_str())
             .unwrap_or_default()
             .to_owned();
-        if path.is_dir() {
+        // Precompressed copies would hold the old boot script: the relay serves the plain files.
+        if path.is_dir() || name.ends_with(".gz") {
             continue;
         }
         // The boot script names the wasm and js, so it changes (and is renamed) with them.

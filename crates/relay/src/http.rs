@@ -50,7 +50,10 @@ pub(crate) fn router(
     match dist {
         Some(dir) => {
             let index = dir.join("index.html");
-            let app = ServeDir::new(dir).fallback(ServeFile::new(index));
+            // `cargo xtask build-ui` writes `.gz` beside the wasm, js and css.
+            let app = ServeDir::new(dir)
+                .precompressed_gzip()
+                .fallback(ServeFile::new(index));
             let shell = Arc::new(Shell::new(embed_origins));
             api.fallback_service(app)
                 .layer(axum::middleware::map_response_with_state(

@@ -154,3 +154,41 @@ async fn an_embed_origin_that_is_not_an_origin_is_refused_at_start() {
         assert!(msg.contains(bad), "{msg}");
     }
 }
+
+/// The build's precompressed `.gz` files go to browsers that accept gzip, with the original
+/// content type (a wasm module served as anything else is refused); others get the plain file.
+#[tokio::test]
+async fn precompressed_files_are_served_to_browsers_that_accept_gzip() {
+    let dist = TempDir::new("gz");
+    dist.write("index.html", "<!doctype html><title>t</title>");
+    dist.write("lookout-ui-0123abcd_bg.wasm", "\0asm plain");
+    dist.write("lookout-ui-0123abcd_bg.wasm.gz", "pretend gzip");
+    let relay = Relay::start(RelayConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        dist: Some(dist.0.clone()),
+        ..RelayConfig::default()
+    })
+    .await
+    .unwrap();
+    // Raw HTTP: an HTTP client library may decode gzip itself and hide the header.
+    let get = |accept: &'static str| {
+        let addr = relay.local_addr();
+        async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+            s.write_all(format!("GET /lookout-ui-0123abcd_bg.wasm HTTP/1.1\r\nHost: {addr}\r\n{accept}Connection: close\r\n\r\n").as_bytes())
+                .await
+                .unwrap();
+            let mut out = Vec::new();
+            s.read_to_end(&mut out).await.unwrap();
+            String::from_utf8_lossy(&out).to_lowercase()
+        }
+    };
+    let r = get("Accept-Encoding: gzip\r\n").await;
+    assert!(r.contains("content-encoding: gzip"), "{r}");
+    assert!(r.contains("content-type: application/wasm"), "{r}");
+    assert!(r.ends_with("pretend gzip"), "{r}");
+    let r = get("").await;
+    assert!(!r.contains("content-encoding"), "{r}");
+    assert!(r.ends_with("\0asm plain"), "{r}");
+}

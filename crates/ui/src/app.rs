@@ -255,6 +255,54 @@ impl Page {
     }
 }
 
+/// When panels redraw while frames stream in. Frames arrive per target and scrape; panels
+/// redraw at most once per [`REDRAW_MS`] however many came, so live mode's cost does not grow
+/// with targets: the first frame after a quiet spell draws at once, later ones wait for the
+/// window's end. A subscription's first samples since connecting (its history) always draw at
+/// once: they are what an opening page (or an embed) is waiting for.
+#[derive(Clone, Default)]
+struct Redraw(std::rc::Rc<RedrawState>);
+
+#[derive(Default)]
+struct RedrawState {
+    pending: std::cell::Cell<bool>,
+    /// `Date.now()` of the last redraw; 0 before the first.
+    last: std::cell::Cell<f64>,
+    /// Subscriptions that brought samples since the connection opened.
+    seen: std::cell::RefCell<std::collections::HashSet<u32>>,
+}
+
+impl Redraw {
+    fn connected(&self) {
+        self.0.seen.borrow_mut().clear();
+    }
+
+    /// Whether `frame` is the first samples of its subscription since connecting.
+    fn first_samples(&self, frame: &lookout_wire::Event) -> bool {
+        matches!(frame, lookout_wire::Event::Samples { sub, .. } if self.0.seen.borrow_mut().insert(*sub))
+    }
+
+    fn request(&self, now: bool, bump: impl FnOnce() + 'static) {
+        let wait = if now {
+            0.0
+        } else if self.0.pending.replace(true) {
+            return;
+        } else {
+            (self.0.last.get() + f64::from(REDRAW_MS) - js_sys::Date::now()).max(0.0)
+        };
+        let state = self.0.clone();
+        let cb = wasm_bindgen::closure::Closure::once_into_js(move || {
+            if !now {
+                state.pending.set(false);
+            }
+            state.last.set(js_sys::Date::now());
+            bump();
+        });
+        let _ = window()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), wait as i32);
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     let pairs = url_pairs();
@@ -295,35 +343,27 @@ pub fn App() -> impl IntoView {
     let _ = page_token();
     let route = route(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let screen = screen(&pairs);
-    let redraw_pending = std::rc::Rc::new(std::cell::Cell::new(false));
+    let redraw = Redraw::default();
     let open = move |subs: Vec<Vec<MatcherSpec>>| {
-        let redraw_pending = redraw_pending.clone();
+        let redraw = redraw.clone();
+        let on_connect_redraw = redraw.clone();
         let c = Connection::open_with_token(
             relay_url(),
             page_token(),
             subs,
             Handlers {
                 on_frame: Box::new(move |frame| {
-                    // Frames arrive per target and scrape; panels redraw at most once per
-                    // `REDRAW_MS` however many came, so live mode's cost does not grow with
-                    // targets.
-                    if data.try_update_value(|d| d.apply(frame)).unwrap_or(false)
-                        && !redraw_pending.replace(true)
-                    {
-                        let pending = redraw_pending.clone();
-                        let bump = wasm_bindgen::closure::Closure::once_into_js(move || {
-                            pending.set(false);
+                    let first = redraw.first_samples(&frame);
+                    if data.try_update_value(|d| d.apply(frame)).unwrap_or(false) {
+                        redraw.request(first, move || {
                             set_now.set(js_sys::Date::now() as i64);
                             set_version.update(|v| *v += 1);
                         });
-                        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(
-                            bump.unchecked_ref(),
-                            REDRAW_MS,
-                        );
                     }
                 }),
                 on_state: Box::new(move |s| set_state.set(s)),
                 on_connect: Box::new(move || {
+                    on_connect_redraw.connected();
                     data.try_update_value(|d| {
                         d.reset_refs();
                         // Ask for history from the newest sample we hold: the store ignores

@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
 pub const AREAS: &[&str] = &[
-    "size", "store", "promql", "scrape", "stream", "ui", "offline",
+    "size", "store", "promql", "scrape", "stream", "ui", "offline", "embed",
 ];
 
 pub fn run(root: &Path, area: &str, extra: &[String]) -> anyhow::Result<()> {
@@ -28,6 +28,7 @@ pub fn run(root: &Path, area: &str, extra: &[String]) -> anyhow::Result<()> {
             rows
         }
         "offline" => offline(root)?,
+        "embed" => embed(root)?,
         "store" => example(root, "lookout-tsdb", "bench_store", extra)?,
         "promql" => example(root, "lookout-promql", "bench_promql", extra)?,
         "scrape" => example(root, "lookout-relay", "bench_scrape", extra)?,
@@ -129,6 +130,58 @@ fn ui() -> anyhow::Result<Vec<Value>> {
 /// The offline cache in headless Chromium with a real relay: the `bench_offline` example of the
 /// tests package prints JSON rows. It needs the built app (`cargo xtask build-ui`).
 fn offline(root: &Path) -> anyhow::Result<Vec<Value>> {
+    let rows: Vec<Value> = browser_example(root, "bench_offline")?
+        .into_iter()
+        .filter(|v| v.get("name").is_some() && v.get("value").is_some())
+        .collect();
+    if rows.is_empty() {
+        bail!("bench_offline printed no rows");
+    }
+    Ok(rows)
+}
+
+/// An embedded panel on a cold host page (`bench_embed`), and what its frame downloaded,
+/// gzipped as a static server would, beside the app's own bundle (the baseline).
+fn embed(root: &Path) -> anyhow::Result<Vec<Value>> {
+    let lines = browser_example(root, "bench_embed")?;
+    let mut rows: Vec<Value> = lines
+        .iter()
+        .filter(|v| v.get("name").is_some() && v.get("value").is_some())
+        .cloned()
+        .collect();
+    if rows.is_empty() {
+        bail!("bench_embed printed no rows");
+    }
+    let resources = lines
+        .iter()
+        .find_map(|v| v.get("resources").and_then(Value::as_array).cloned())
+        .context("bench_embed printed no resources")?;
+    let dist = root.join("dist");
+    let (mut gz_total, mut transferred) = (0u64, 0u64);
+    for r in &resources {
+        let path = r[0].as_str().unwrap_or_default();
+        transferred += r[1].as_u64().unwrap_or(0);
+        let file = match path.trim_start_matches('/') {
+            "" | "embed" => "index.html",
+            p => p,
+        };
+        if let Ok(bytes) = std::fs::read(dist.join(file)) {
+            gz_total += gzipped_len(&bytes)?;
+        }
+    }
+    let bundle = size(root)?
+        .into_iter()
+        .find(|r| r["name"] == "bundle gzipped (wasm+js+css)")
+        .and_then(|r| r["value"].as_f64())
+        .unwrap_or(f64::NAN);
+    rows.push(json!({ "name": format!("embed download, gzipped ({} files)", resources.len()), "value": gz_total as f64 / 1024.0, "unit": "KiB", "target": "<= app bundle", "baseline": bundle }));
+    rows.push(json!({ "name": "  as transferred by the relay", "value": transferred as f64 / 1024.0, "unit": "KiB" }));
+    Ok(rows)
+}
+
+/// Runs a browser bench example of the tests package (headless Chromium, a real relay, the
+/// built `dist/`) and returns every JSON line it printed.
+fn browser_example(root: &Path, name: &str) -> anyhow::Result<Vec<Value>> {
     let dist = root.join("dist");
     if !dist.join("sw.js").exists() {
         bail!(
@@ -139,24 +192,25 @@ fn offline(root: &Path) -> anyhow::Result<Vec<Value>> {
     let env = crate::tools::ensure(root, true)?;
     let mut cmd = crate::cargo();
     // The dev profile: the example finds the `lookout` binary it builds next to itself.
-    cmd.args(["run", "-p", "lookout-tests", "--example", "bench_offline"])
+    cmd.args(["run", "-p", "lookout-tests", "--example", name])
         .env("LOOKOUT_DIST", &dist)
         .env("CHROMEDRIVER", env.chromedriver.clone().unwrap_or_default())
         .stderr(std::process::Stdio::inherit());
     env.apply(&mut cmd);
-    let out = cmd.output().context("running bench_offline")?;
+    let out = cmd.output().with_context(|| format!("running {name}"))?;
     if !out.status.success() {
-        bail!("bench_offline failed with {}", out.status);
+        bail!("{name} failed with {}", out.status);
     }
-    let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+    Ok(String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l.trim()).ok())
-        .filter(|v| v.get("name").is_some() && v.get("value").is_some())
-        .collect();
-    if rows.is_empty() {
-        bail!("bench_offline printed no rows");
-    }
-    Ok(rows)
+        .collect())
+}
+
+fn gzipped_len(bytes: &[u8]) -> anyhow::Result<u64> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(bytes)?;
+    Ok(enc.finish()?.len() as u64)
 }
 
 /// The page's download: wasm + js + css in dist/, gzipped (level 9, as a static server would).
@@ -177,9 +231,7 @@ fn size(root: &Path) -> anyhow::Result<Vec<Value>> {
             continue;
         }
         let bytes = std::fs::read(&path)?;
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        enc.write_all(&bytes)?;
-        let gz = enc.finish()?.len() as u64;
+        let gz = gzipped_len(&bytes)?;
         raw_total += bytes.len() as u64;
         gz_total += gz;
         let kind = ext.to_owned();

@@ -111,5 +111,6 @@ pub(crate) fn build_ui(root: &Path, env: &tools::ToolEnv) -> anyhow::Result<()> 
         .args(["build", "--release", "--offline"]);
     env.apply(&mut cmd);
     tools::status(&mut cmd).context("trunk build")?;
-    shell::externalize_boot_script(&root.join("dist"))
+    shell::externalize_boot_script(&root.join("dist"))?;
+    shell::precompress(&root.join("dist"))
 }

@@ -44,6 +44,33 @@ fn split_boot_script(index: &str) -> anyhow::Result<Option<(String, String, Stri
     Ok(Some((html, name, script)))
 }
 
+/// Writes `<file>.gz` (level 9) beside each wasm, js and css file, which the relay serves to
+/// browsers that accept gzip (`ServeDir::precompressed_gzip`): compressed once at build time,
+/// never per request. Trunk writes a fresh `dist/` each build, so no stale `.gz` survives.
+pub(crate) fn precompress(dist: &Path) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    for entry in std::fs::read_dir(dist).with_context(|| format!("reading {}", dist.display()))? {
+        let path = entry?.path();
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default();
+        if !matches!(ext, "wasm" | "js" | "css") {
+            continue;
+        }
+        let bytes = std::fs::read(&path)?;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(&bytes)?;
+        let gz = enc.finish()?;
+        if gz.len() < bytes.len() {
+            let mut name = path.clone().into_os_string();
+            name.push(".gz");
+            std::fs::write(&name, gz).with_context(|| format!("writing {name:?}"))?;
+        }
+    }
+    Ok(())
+}
+
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
