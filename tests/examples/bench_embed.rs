@@ -10,7 +10,6 @@
 //!
 //! Prints one JSON row per line. Needs the built app (`LOOKOUT_DIST`) and chromedriver.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::Router;
@@ -54,15 +53,7 @@ return all.map(e => [new URL(e.name).pathname, e.transferSize, e.encodedBodySize
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let dist = PathBuf::from(
-        std::env::var("LOOKOUT_DIST")
-            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../dist").into()),
-    );
-    anyhow::ensure!(
-        dist.join("index.html").exists(),
-        "{} has no built app: run `cargo xtask build-ui`",
-        dist.display()
-    );
+    let dist = lookout_tests::dist()?;
     let host = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let host_addr = host.local_addr()?;
     let relay = Relay::start(RelayConfig {

@@ -129,24 +129,27 @@ pub fn embed_query(
     vars: &[(String, Vec<String>)],
     theme: Option<&str>,
 ) -> String {
-    let mut q = url::Query::default();
+    // The browser's own form encoding: what `URLSearchParams` on the embed page reads back.
+    let Ok(q) = web_sys::UrlSearchParams::new() else {
+        return String::new();
+    };
     match what {
         EmbedWhat::Dashboard => {}
-        EmbedWhat::Panel(id) => q.push("panel", &id.to_string()),
-        EmbedWhat::Row(id) => q.push("row", &id.to_string()),
+        EmbedWhat::Panel(id) => q.append("panel", &id.to_string()),
+        EmbedWhat::Row(id) => q.append("row", &id.to_string()),
     }
-    q.push("from", time.0);
-    q.push("to", time.1);
+    q.append("from", time.0);
+    q.append("to", time.1);
     for (name, values) in vars {
         for v in values {
-            q.push(&format!("var-{name}"), v);
+            q.append(&format!("var-{name}"), v);
         }
     }
     if let Some(t) = theme {
-        q.push("theme", t);
+        q.append("theme", t);
     }
-    q.push("def", def);
-    q.finish()
+    q.append("def", def);
+    q.to_string().into()
 }
 
 /// The snippets the share dialog prints for an embed URL.
@@ -164,39 +167,6 @@ fn attr(s: &str) -> String {
         .replace('"', "&quot;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
-}
-
-/// A query string writer (`application/x-www-form-urlencoded`, as `URLSearchParams` reads).
-mod url {
-    #[derive(Default)]
-    pub struct Query(String);
-
-    impl Query {
-        pub fn push(&mut self, k: &str, v: &str) {
-            if !self.0.is_empty() {
-                self.0.push('&');
-            }
-            encode(k, &mut self.0);
-            self.0.push('=');
-            encode(v, &mut self.0);
-        }
-
-        pub fn finish(self) -> String {
-            self.0
-        }
-    }
-
-    fn encode(s: &str, out: &mut String) {
-        for b in s.bytes() {
-            match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    out.push(b as char)
-                }
-                b' ' => out.push('+'),
-                _ => out.push_str(&format!("%{b:02X}")),
-            }
-        }
-    }
 }
 
 #[cfg(test)]

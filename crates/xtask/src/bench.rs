@@ -5,7 +5,6 @@
 //! Benchmarks other than `size` are examples of their crates that print one JSON row per line;
 //! this module runs them and renders what they print.
 
-use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, bail};
@@ -208,9 +207,7 @@ fn browser_example(root: &Path, name: &str) -> anyhow::Result<Vec<Value>> {
 }
 
 fn gzipped_len(bytes: &[u8]) -> anyhow::Result<u64> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    enc.write_all(bytes)?;
-    Ok(enc.finish()?.len() as u64)
+    Ok(crate::shell::gzip(bytes)?.len() as u64)
 }
 
 /// The page's download: wasm + js + css in dist/, gzipped (level 9, as a static server would).

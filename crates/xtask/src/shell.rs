@@ -48,7 +48,6 @@ fn split_boot_script(index: &str) -> anyhow::Result<Option<(String, String, Stri
 /// browsers that accept gzip (`ServeDir::precompressed_gzip`): compressed once at build time,
 /// never per request. Trunk writes a fresh `dist/` each build, so no stale `.gz` survives.
 pub(crate) fn precompress(dist: &Path) -> anyhow::Result<()> {
-    use std::io::Write as _;
     for entry in std::fs::read_dir(dist).with_context(|| format!("reading {}", dist.display()))? {
         let path = entry?.path();
         let ext = path
@@ -59,9 +58,7 @@ pub(crate) fn precompress(dist: &Path) -> anyhow::Result<()> {
             continue;
         }
         let bytes = std::fs::read(&path)?;
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        enc.write_all(&bytes)?;
-        let gz = enc.finish()?;
+        let gz = gzip(&bytes)?;
         if gz.len() < bytes.len() {
             let mut name = path.clone().into_os_string();
             name.push(".gz");
@@ -69,6 +66,14 @@ pub(crate) fn precompress(dist: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `bytes` gzipped at level 9, as the relay serves them (and as `bench size` counts them).
+pub(crate) fn gzip(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
+    use std::io::Write as _;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(bytes)?;
+    Ok(enc.finish()?)
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
