@@ -56,6 +56,23 @@ async fn browser_now(browser: &Browser) -> anyhow::Result<i64> {
 }
 
 /// Waits until this tab has written the cache after `after` (ms), which holds data up to then.
+/// Waits until the page holds samples and a cache write has happened since: "live" alone is
+/// not enough, as the connection can be live (and the first, empty, write done) before the
+/// relay's history reaches the store. Returns the browser's time once samples were there (the
+/// write came after it).
+async fn wait_data_saved(browser: &Browser) -> anyhow::Result<i64> {
+    browser
+        .wait_for(
+            Duration::from_secs(30),
+            "samples in the page",
+            "const n = window.lookoutSamplesUntil ? window.lookoutSamplesUntil(Date.now() + 60000) : 0; return n > 0 ? n : null;",
+        )
+        .await?;
+    let t = browser_now(browser).await?;
+    wait_saved_after(browser, t).await?;
+    Ok(t)
+}
+
 async fn wait_saved_after(browser: &Browser, after: i64) -> anyhow::Result<i64> {
     let script = format!(
         "const s = document.querySelector('.last-saved'); const t = s ? Number(s.dataset.savedAt) : 0; return t > {after} ? t : null;"
@@ -144,8 +161,7 @@ async fn with_the_relay_stopped_a_reload_opens_the_cached_data_and_the_gap_fills
             .await?;
         browser.wait_for(Duration::from_secs(30), "live", LIVE).await?;
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let t = browser_now(&browser).await?;
-        wait_saved_after(&browser, t).await?;
+        let t = wait_data_saved(&browser).await?;
 
         relay.kill().await?;
         let served_before = target.served() as f64;
@@ -280,8 +296,7 @@ async fn with_the_browser_offline_the_page_reopens_and_backfills_without_duplica
             )
             .await?;
         browser.wait_for(Duration::from_secs(30), "live", LIVE).await?;
-        let t = browser_now(&browser).await?;
-        wait_saved_after(&browser, t).await?;
+        wait_data_saved(&browser).await?;
 
         browser
             .cdp("Network.enable", json!({}))
@@ -365,8 +380,7 @@ async fn a_tab_killed_while_writing_never_leaves_an_unreadable_cache() -> anyhow
         browser
             .wait_for(Duration::from_secs(30), "live", LIVE)
             .await?;
-        let t = browser_now(&browser).await?;
-        wait_saved_after(&browser, t).await?;
+        wait_data_saved(&browser).await?;
         let mut restored = Vec::new();
         for i in 0..16u64 {
             browser.goto(&url).await?;
@@ -442,8 +456,7 @@ async fn a_small_quota_makes_the_page_evict_and_say_so_and_keep_going() -> anyho
         let url = format!("http://127.0.0.1:{port}/?expr=e2e_wide");
         open(&browser, &url).await?;
         browser.wait_for(Duration::from_secs(30), "live", LIVE).await?;
-        let t = browser_now(&browser).await?;
-        wait_saved_after(&browser, t).await?;
+        wait_data_saved(&browser).await?;
         let usage = browser
             .eval("return navigator.storage.estimate().then(e => e.usage);")
             .await?
@@ -501,8 +514,7 @@ async fn two_tabs_reloading_at_once_share_one_cache_without_corrupting_it() -> a
         let url = format!("http://127.0.0.1:{port}/?expr=e2e_scrapes_total");
         open(&browser, &url).await?;
         browser.wait_for(Duration::from_secs(30), "live", LIVE).await?;
-        let t = browser_now(&browser).await?;
-        wait_saved_after(&browser, t).await?;
+        wait_data_saved(&browser).await?;
         let first = browser.current_tab().await?;
         let second = browser.new_tab().await?;
         browser.switch_to(&second).await?;
