@@ -321,3 +321,284 @@ async fn a_label_made_of_html_is_shown_as_text_and_runs_nothing() -> anyhow::Res
     task.abort();
     result
 }
+
+/// A host page loading `embed.js` from the relay and placing `elements` (attribute strings),
+/// plus `frames` as iframes; its own CSS hides every `.panel` and `canvas` it can reach, which
+/// must not reach into the elements' shadow roots.
+fn element_page(base: &str, elements: &[&str], frames: &[&str]) -> String {
+    let els: String = elements
+        .iter()
+        .enumerate()
+        .map(|(i, attrs)| format!("<lookout-panel id=\"el{i}\" {attrs}></lookout-panel>\n"))
+        .collect();
+    let iframes: String = frames
+        .iter()
+        .map(|src| {
+            format!(
+                "<iframe src=\"{}\" width=\"600\" height=\"300\"></iframe>\n",
+                src.replace('&', "&amp;")
+            )
+        })
+        .collect();
+    format!(
+        r#"<!doctype html><html><head><title>host</title>
+<style>.panel, canvas {{ display: none !important; }} body {{ font-family: serif; }}</style>
+<script type="module" src="{base}/embed.js"></script></head><body>
+<h1>Status</h1>
+{els}{iframes}</body></html>"#
+    )
+}
+
+/// `script` run against element `i`'s shadow root (`root`), in the host page.
+fn in_element(i: usize, script: &str) -> String {
+    format!(
+        "const host = document.getElementById('el{i}'); const root = host && host.shadowRoot; if (!root) return null; {script}"
+    )
+}
+
+async fn relay_connections(base: &str) -> anyhow::Result<f64> {
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await?
+        .text()
+        .await?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("lookout_connections "))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no lookout_connections in the relay's /metrics"))
+}
+
+#[tokio::test]
+async fn two_elements_on_a_host_share_one_connection_and_draw_live_beside_an_iframe()
+-> anyhow::Result<()> {
+    let target = TestTarget::start(7.0).await?;
+    let host = Host::start().await?;
+    let relay = relay(&target, vec![host.origin()]).await?;
+    let base = format!("http://{}", relay.local_addr());
+    let browser = Browser::start().await?;
+    let result = async {
+        browser.set_window_size(1280, 1200).await?;
+        host.set(element_page(
+            &base,
+            &[
+                r#"expr="e2e_counter_total" panel="2" from="now-5m" theme="light""#,
+                r#"expr="e2e_counter_total * 2" panel="2" theme="dark" transparent"#,
+            ],
+            &[&format!("{base}/embed?expr=e2e_counter_total&panel=2")],
+        ));
+        browser.goto(&format!("{}/", host.origin())).await?;
+        for (i, expr, last) in [(0, "e2e_counter_total", "7"), (1, "e2e_counter_total * 2", "14")] {
+            let drawn = wait(
+                &browser,
+                &format!("element {i} to draw"),
+                &in_element(i, &format!(
+                    r#"const p = root.querySelector('.panel[data-expr="{}"]'); if (!p || p.dataset.last !== "{last}") return null; const c = p.querySelector('canvas').getBoundingClientRect(); return [c.width, c.height];"#,
+                    expr.replace('"', "\\\"")
+                )),
+            )
+            .await?;
+            // The host's `canvas { display: none }` stops at the shadow root.
+            anyhow::ensure!(
+                drawn.as_array().is_some_and(|a| a.iter().all(|v| v.as_f64().unwrap_or(0.0) > 50.0)),
+                "element {i}'s canvas is {drawn}: the host's CSS reached it"
+            );
+        }
+        let themes = browser
+            .eval(&in_element(1, "return [root.querySelector('.lookout-element').dataset.theme, getComputedStyle(root.querySelector('.lookout-element')).backgroundColor, getComputedStyle(root.querySelector('.panel')).color];"))
+            .await?;
+        anyhow::ensure!(
+            themes == json!(["dark", "rgba(0, 0, 0, 0)", "rgb(216, 217, 218)"]),
+            "the dark, transparent element: {themes}"
+        );
+        // Live: a new value reaches both elements.
+        target.set(42.0);
+        for (i, last) in [(0, "42"), (1, "84")] {
+            wait(
+                &browser,
+                &format!("the new value in element {i}"),
+                &in_element(i, &format!(r#"const p = root.querySelector('.panel'); return p && p.dataset.last === "{last}";"#)),
+            )
+            .await?;
+        }
+        // The iframe draws too, over a connection of its own: two in all, not three.
+        browser.switch_to_frame(0).await?;
+        wait(&browser, "the iframe's panel", r#"const p = document.querySelector('[data-expr="e2e_counter_total"]'); return p && p.dataset.last === "42";"#)
+            .await?;
+        browser.switch_to_top().await?;
+        let open = relay_connections(&base).await?;
+        anyhow::ensure!(open == 2.0, "the relay has {open} page connections: two elements and one iframe should make 2");
+        if std::env::var_os("LOOKOUT_SCREENSHOTS").is_some() {
+            browser
+                .screenshot(&std::path::PathBuf::from(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../target/screenshots/elements-on-a-host.png"
+                )))
+                .await?;
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    browser.close().await;
+    result
+}
+
+#[tokio::test]
+async fn an_element_on_a_host_that_is_not_allowed_says_so() -> anyhow::Result<()> {
+    let target = TestTarget::start(1.0).await?;
+    let host = Host::start().await?;
+    let relay = relay(&target, vec!["http://status.example:8080".into()]).await?;
+    let base = format!("http://{}", relay.local_addr());
+    let browser = Browser::start().await?;
+    let result = async {
+        host.set(element_page(
+            &base,
+            &[r#"expr="e2e_counter_total" panel="2""#],
+            &[],
+        ));
+        browser.goto(&format!("{}/", host.origin())).await?;
+        let said = wait(
+            &browser,
+            "the element to say it was refused",
+            &in_element(
+                0,
+                "const e = root.querySelector('.embed-error'); return e ? e.textContent : null;",
+            ),
+        )
+        .await?;
+        let said = said.as_str().unwrap_or_default();
+        anyhow::ensure!(
+            said.contains(&host.origin()) && said.contains("embed origins"),
+            "the element says {said:?}"
+        );
+        anyhow::ensure!(
+            browser
+                .eval(&in_element(
+                    0,
+                    "return root.querySelector('.panel') === null;"
+                ))
+                .await?
+                == json!(true),
+            "a refused element drew a panel"
+        );
+        let open = relay_connections(&base).await?;
+        anyhow::ensure!(open == 0.0, "a refused element holds {open} connections");
+        anyhow::Ok(())
+    }
+    .await;
+    browser.close().await;
+    result
+}
+
+/// The series count and legend of the panel titled `title` in the current page.
+fn panel_state(title: &str) -> String {
+    format!(
+        r#"const p = [...document.querySelectorAll('section.panel')].find(s => s.querySelector('h2')?.textContent === {t});
+           if (!p) return null;
+           return {{ count: Number(p.dataset.seriesCount || 0), expr: p.dataset.expr,
+                     legend: [...p.querySelectorAll('.legend .name')].map(n => n.textContent).sort() }};"#,
+        t = serde_json::to_string(title).unwrap_or_default()
+    )
+}
+
+#[tokio::test]
+async fn a_dashboard_downloaded_as_html_opens_from_disk_offline_and_stays_interactive()
+-> anyhow::Result<()> {
+    let relay = Relay::start(RelayConfig {
+        listen: "127.0.0.1:0".parse()?,
+        dist: Some(dist()?),
+        demo: true,
+        scrape_interval: Duration::from_millis(1000),
+        scrape_timeout: Duration::from_millis(800),
+        ..RelayConfig::default()
+    })
+    .await?;
+    let base = format!("http://{}", relay.local_addr());
+    let downloads = std::env::temp_dir().join(format!("lookout-e2e-html-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&downloads);
+    std::fs::create_dir_all(&downloads)?;
+    let browser = Browser::start().await?;
+    let rate = panel_state("Request rate by service");
+    let result = async {
+        browser.set_window_size(1280, 900).await?;
+        browser
+            .cdp(
+                "Browser.setDownloadBehavior",
+                json!({ "behavior": "allow", "downloadPath": downloads.to_string_lossy() }),
+            )
+            .await?;
+        browser.goto(&format!("{base}/?d=services-overview&from=now-5m&var-job=checkout")).await?;
+        let live = wait(&browser, "the overview for checkout", &format!("const s = (() => {{ {rate} }})(); return s && s.count === 1 ? s : null;"))
+            .await?;
+        anyhow::ensure!(live["legend"] == json!(["checkout"]), "{live}");
+        // Enough scrapes for every rate and for the other jobs the variable will pick.
+        wait(&browser, "a few scrapes of gateway", r#"return window.lookoutDump('up').split('\n').filter(l => l.includes('job="gateway"')).length >= 5;"#)
+            .await?;
+        let live = browser.eval(&format!("return (() => {{ {rate} }})();")).await?;
+        if std::env::var_os("LOOKOUT_SCREENSHOTS").is_some() {
+            browser
+                .screenshot(&std::path::PathBuf::from(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../target/screenshots/exported-html-source.png"
+                )))
+                .await?;
+        }
+        let live_samples = browser.eval("return window.lookoutSamplesUntil(Date.now() + 1e9);").await?;
+        browser.eval("document.querySelector('.download-html').click(); return true;").await?;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let file = loop {
+            let done = std::fs::read_dir(&downloads)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .find(|p| p.extension().is_some_and(|x| x == "html"));
+            if let Some(f) = done {
+                break f;
+            }
+            anyhow::ensure!(tokio::time::Instant::now() < deadline, "no HTML file was downloaded; the page says {:?}",
+                browser.eval("return document.querySelector('.dash-toolbar .error')?.textContent || null;").await?);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        let size = std::fs::metadata(&file)?.len();
+        // No relay and no network: the file has everything it needs.
+        relay.shutdown();
+        browser.cdp("Network.enable", json!({})).await?;
+        browser
+            .cdp(
+                "Network.emulateNetworkConditions",
+                json!({ "offline": true, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1 }),
+            )
+            .await?;
+        browser.goto(&format!("file://{}", file.display())).await?;
+        let opened = match wait(&browser, "the file's panel to draw", &format!("const s = (() => {{ {rate} }})(); return s && s.count === 1 ? s : null;")).await {
+            Ok(v) => v,
+            Err(e) => anyhow::bail!(
+                "{e}; the file holds {} samples, the page held {live_samples}; the panel: {} (live: {live})",
+                browser.eval("return window.lookoutSamplesUntil(Date.now() + 1e9);").await?,
+                browser.eval(&format!("return (() => {{ {rate} }})();")).await?
+            ),
+        };
+        anyhow::ensure!(opened["legend"] == json!(["checkout"]), "from disk, {} bytes: {opened}", size);
+        let banner = wait(&browser, "the snapshot banner", "const b = document.querySelector('.offline-banner'); return b ? b.textContent : null;")
+            .await?;
+        anyhow::ensure!(banner.as_str().is_some_and(|b| b.starts_with("snapshot — data up to")), "{banner}");
+        // A variable change evaluates the queries again over the file's data.
+        browser
+            .eval(r#"document.querySelector('.variable[data-var="job"] input[value="gateway"]').click(); return true;"#)
+            .await?;
+        let two = wait(&browser, "the panel to follow the variable", &format!("const s = (() => {{ {rate} }})(); return s && s.count === 2 ? s : null;"))
+            .await?;
+        anyhow::ensure!(two["legend"] == json!(["checkout", "gateway"]), "{two}");
+        if std::env::var_os("LOOKOUT_SCREENSHOTS").is_some() {
+            browser
+                .screenshot(&std::path::PathBuf::from(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../target/screenshots/exported-html.png"
+                )))
+                .await?;
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    browser.close().await;
+    if result.is_ok() {
+        let _ = std::fs::remove_dir_all(&downloads);
+    }
+    result
+}

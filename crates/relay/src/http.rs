@@ -140,6 +140,9 @@ impl Shell {
     }
 }
 
+/// The `<lookout-panel>` loader `cargo xtask build-ui` writes into the app's files.
+const EMBED_LOADER: &str = "/embed.js";
+
 /// Pages get their CSP (`/embed` its wider `frame-ancestors`); the service worker and
 /// index.html are revalidated on every load (`no-cache`: the browser only notices a new build
 /// through them, while the hashed wasm/js/css may be cached freely); an embed origin may load the
@@ -160,7 +163,8 @@ async fn shell_headers(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    if html || path == "/sw.js" {
+    // `embed.js` is not named by its content: a new build must reach host pages through it.
+    if html || path == "/sw.js" || path == EMBED_LOADER {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     }
     if html {
@@ -174,6 +178,14 @@ async fn shell_headers(
         headers.insert(
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
+        );
+    } else if path == EMBED_LOADER {
+        // Any site may load the loader: on a site the relay does not list, it is what tells the
+        // visitor so inside the element (the app's own files, which it loads next, are refused
+        // by CORS, and the stream by its Origin check). It holds nothing but file names.
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
         );
     } else if let Some(origin) = req_headers
         .get(header::ORIGIN)

@@ -26,10 +26,10 @@ use crate::url_state::{Route, TimeSel, parse_time, route, time_params};
 use crate::variables::{self, Context, Resolved};
 
 /// How much history panels show unless the URL or the dashboard says otherwise, ms.
-const DEFAULT_RANGE_MS: i64 = 15 * 60 * 1000;
+pub(crate) const DEFAULT_RANGE_MS: i64 = 15 * 60 * 1000;
 /// How much history to ask the relay for on the first connection: the longest range the picker
 /// offers (the relay sends what its window holds).
-const HISTORY_MS: i64 = 24 * 3_600_000;
+pub(crate) const HISTORY_MS: i64 = 24 * 3_600_000;
 /// The finest query step: finer only repeats samples.
 pub const MIN_STEP_MS: i64 = 1000;
 /// The scrape interval `$__rate_interval` assumes (Grafana's default; the relay's too).
@@ -190,13 +190,16 @@ async fn load(r: &Route) -> Result<Dashboard, String> {
         return Dashboard::from_json(&json)
             .map_err(|e| format!("dashboard {uid:?} is damaged: {e}"));
     }
+    starter(uid).ok_or_else(|| format!("there is no dashboard {uid:?} in this browser"))
+}
+
+/// The starter dashboard `uid` names: the services overview, or its board for one job.
+pub(crate) fn starter(uid: &str) -> Option<Dashboard> {
     if uid == starters::OVERVIEW_UID {
-        return Ok(starters::services_overview(None));
+        return Some(starters::services_overview(None));
     }
-    if let Some(job) = uid.strip_prefix("job-") {
-        return Ok(starters::services_overview(Some(job)));
-    }
-    Err(format!("there is no dashboard {uid:?} in this browser"))
+    uid.strip_prefix("job-")
+        .map(|job| starters::services_overview(Some(job)))
 }
 
 /// The page's shared state, handed to the components.
@@ -255,13 +258,38 @@ impl Page {
     }
 }
 
+/// The dashboard's variables resolved against the store, again whenever data, range or the
+/// wanted selections change (chained variables follow their upstream).
+pub(crate) fn resolve_variables(
+    data: StoredValue<PageData, LocalStorage>,
+    version: ReadSignal<u64>,
+    doc: RwSignal<Option<Dashboard>>,
+    range: Signal<(i64, i64)>,
+    wanted: RwSignal<HashMap<String, Vec<String>>>,
+) -> Memo<Vec<Resolved>> {
+    Memo::new(move |_| {
+        version.track();
+        let vars = doc.with(|d| {
+            d.as_ref()
+                .map(|d| d.variables().to_vec())
+                .unwrap_or_default()
+        });
+        if vars.is_empty() {
+            return Vec::new();
+        }
+        let (start, end) = range.get();
+        let ctx = Context::for_width(start, end, 1000, SCRAPE_MS);
+        wanted.with(|w| data.with_value(|d| variables::resolve(&vars, w, d.store(), &ctx)))
+    })
+}
+
 /// When panels redraw while frames stream in. Frames arrive per target and scrape; panels
 /// redraw at most once per [`REDRAW_MS`] however many came, so live mode's cost does not grow
 /// with targets: the first frame after a quiet spell draws at once, later ones wait for the
 /// window's end. A subscription's first samples since connecting (its history) always draw at
 /// once: they are what an opening page (or an embed) is waiting for.
 #[derive(Clone, Default)]
-struct Redraw(std::rc::Rc<RedrawState>);
+pub(crate) struct Redraw(std::rc::Rc<RedrawState>);
 
 #[derive(Default)]
 struct RedrawState {
@@ -273,16 +301,16 @@ struct RedrawState {
 }
 
 impl Redraw {
-    fn connected(&self) {
+    pub(crate) fn connected(&self) {
         self.0.seen.borrow_mut().clear();
     }
 
     /// Whether `frame` is the first samples of its subscription since connecting.
-    fn first_samples(&self, frame: &lookout_wire::Event) -> bool {
+    pub(crate) fn first_samples(&self, frame: &lookout_wire::Event) -> bool {
         matches!(frame, lookout_wire::Event::Samples { sub, .. } if self.0.seen.borrow_mut().insert(*sub))
     }
 
-    fn request(&self, now: bool, bump: impl FnOnce() + 'static) {
+    pub(crate) fn request(&self, now: bool, bump: impl FnOnce() + 'static) {
         let wait = if now {
             0.0
         } else if self.0.pending.replace(true) {
@@ -328,6 +356,12 @@ pub fn App() -> impl IntoView {
         }
         None => apply_stored_theme(),
     }
+    // An exported file (`export`): the dashboard and its data are in the page; no relay.
+    let exported = if embed.is_none() {
+        crate::export::embedded()
+    } else {
+        None
+    };
     let data = StoredValue::new_local(PageData::default());
     expose_dump(data);
     let (version, set_version) = signal(0u64);
@@ -381,10 +415,14 @@ pub fn App() -> impl IntoView {
     let cache_status = RwSignal::new(CacheStatus::default());
     let cache = Cache::new(data, cache_status, move || set_version.update(|v| *v += 1));
     let in_embed = embed.is_some();
+    let in_file = exported.is_some();
     let start = {
         let cache = cache.clone();
         move |subs: Vec<Vec<MatcherSpec>>| {
             let open = open.clone();
+            if in_file {
+                return set_state.set(ConnState::Snapshot);
+            }
             // An embed keeps no cache: it is a view into the relay, often one of several frames
             // on a host page, whose storage the browser partitions per host anyway.
             if in_embed {
@@ -401,14 +439,22 @@ pub fn App() -> impl IntoView {
     offline::expose_sample_count(data);
     let cache = StoredValue::new_local(cache);
 
-    let time = parse_time(
-        &pairs
-            .iter()
-            .find(|p| p.0 == "from")
-            .map(|p| p.1.clone())
-            .unwrap_or_default(),
-        pairs.iter().find(|p| p.0 == "to").map(|p| p.1.as_str()),
-    );
+    let (exported, file_error) = match exported {
+        Some(Ok(x)) => (Some(x), None),
+        Some(Err(e)) => (None, Some(e)),
+        None => (None, None),
+    };
+    let time = match &exported {
+        Some(x) => x.time,
+        None => parse_time(
+            &pairs
+                .iter()
+                .find(|p| p.0 == "from")
+                .map(|p| p.1.clone())
+                .unwrap_or_default(),
+            pairs.iter().find(|p| p.0 == "to").map(|p| p.1.as_str()),
+        ),
+    };
     let range_ms = RwSignal::new(match time {
         Some(TimeSel::Relative(ms)) => ms,
         _ => DEFAULT_RANGE_MS,
@@ -441,22 +487,14 @@ pub fn App() -> impl IntoView {
     });
     let doc = RwSignal::new(None::<Dashboard>);
     let wanted = RwSignal::new(variables::wanted_from_pairs(
-        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-    ));
-    let resolved = Memo::new(move |_| {
-        version.track();
-        let vars = doc.with(|d| {
-            d.as_ref()
-                .map(|d| d.variables().to_vec())
-                .unwrap_or_default()
-        });
-        if vars.is_empty() {
-            return Vec::new();
+        match &exported {
+            Some(x) => &x.vars,
+            None => &pairs,
         }
-        let (start, end) = range.get();
-        let ctx = Context::for_width(start, end, 1000, SCRAPE_MS);
-        wanted.with(|w| data.with_value(|d| variables::resolve(&vars, w, d.store(), &ctx)))
-    });
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str())),
+    ));
+    let resolved = resolve_variables(data, version, doc, range, wanted);
     let page = Page {
         data,
         version,
@@ -469,7 +507,7 @@ pub fn App() -> impl IntoView {
         zoom,
         edit: RwSignal::new(!in_embed && pairs.iter().any(|p| p.0 == "edit")),
         storage_error: RwSignal::new(None),
-        read_only: in_embed,
+        read_only: in_embed || in_file,
     };
     let load_error = RwSignal::new(None::<String>);
     let newest = Signal::derive(move || {
@@ -486,7 +524,26 @@ pub fn App() -> impl IntoView {
     } else {
         Vec::new()
     };
-    if screen != Screen::Dashboards {
+    if in_file {
+        match exported {
+            Some(x) => {
+                let newest = data
+                    .try_update_value(|d| {
+                        d.replace_store(x.store);
+                        d.newest
+                    })
+                    .flatten();
+                // The view ends where it ended when the file was made (a relative range ends
+                // at the export, as it ended at "now" then), never before the newest sample.
+                set_now.set(newest.map_or(x.exported_at, |n| n.max(x.exported_at)));
+                document().set_title(&format!("{} · Lookout", x.dashboard.title));
+                doc.set(Some(x.dashboard));
+                set_version.update(|v| *v += 1);
+            }
+            None => load_error.set(file_error),
+        }
+        start(Vec::new());
+    } else if screen != Screen::Dashboards {
         let exprs: Vec<String> = match &screen {
             Screen::Gallery => gallery
                 .iter()

@@ -58,6 +58,8 @@ pub enum ConnState {
     Resynced(String),
     /// The relay refused us; retrying would not help without a change.
     Refused(String),
+    /// No relay at all: the page is an exported file showing the data it carries.
+    Snapshot,
 }
 
 impl ConnState {
@@ -68,6 +70,7 @@ impl ConnState {
             ConnState::Reconnecting { attempt } => format!("reconnecting (attempt {attempt})"),
             ConnState::Resynced(why) => format!("live (resynced: {why})"),
             ConnState::Refused(why) => format!("refused: {why}"),
+            ConnState::Snapshot => "snapshot".into(),
         }
     }
     /// A short machine-readable name, for `data-state`.
@@ -78,6 +81,7 @@ impl ConnState {
             ConnState::Reconnecting { .. } => "reconnecting",
             ConnState::Resynced(_) => "resynced",
             ConnState::Refused(_) => "refused",
+            ConnState::Snapshot => "snapshot",
         }
     }
 }

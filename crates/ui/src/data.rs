@@ -31,6 +31,18 @@ impl SeriesView {
     }
 }
 
+/// Copies series `from` of `src` into series `to` of `dst`: whole chunks where they do not
+/// overlap what `to` holds, else sample by sample (samples already held are no-ops).
+fn copy_series(src: &Store, from: SeriesId, dst: &mut Store, to: SeriesId) {
+    for c in src.chunks(from, i64::MIN, i64::MAX) {
+        if dst.append_chunk(to, c.encoding, &c.bytes).is_err() {
+            for (t, v) in src.samples(from, c.mint, c.maxt) {
+                let _ = dst.append(to, t, v);
+            }
+        }
+    }
+}
+
 /// The store and the mapping from the relay's series numbers to the store's.
 #[derive(Debug, Default)]
 pub struct PageData {
@@ -173,17 +185,37 @@ impl PageData {
                 continue;
             };
             let to = self.store.series_id(&labels);
-            for c in incoming.chunks(from, i64::MIN, i64::MAX) {
-                if self.store.append_chunk(to, c.encoding, &c.bytes).is_err() {
-                    for (t, v) in incoming.samples(from, c.mint, c.maxt) {
-                        let _ = self.store.append(to, t, v);
-                    }
-                }
-            }
+            copy_series(incoming, from, &mut self.store, to);
         }
         self.newest = self
             .newest
             .max(crate::offline::persist::newest_sample(&self.store));
+    }
+
+    /// A store of the series any of `selectors` selects, with all their samples: what an
+    /// exported dashboard needs of the page's data, which may hold other dashboards' series too.
+    pub fn subset(&self, selectors: &[Vec<lookout_wire::MatcherSpec>]) -> Store {
+        let mut ids: Vec<SeriesId> = selectors
+            .iter()
+            .filter_map(|sel| {
+                sel.iter()
+                    .map(lookout_wire::MatcherSpec::to_matcher)
+                    .collect::<Result<Vec<_>, _>>()
+                    .ok()
+            })
+            .flat_map(|m| self.store.select(&m))
+            .collect();
+        ids.sort_by_key(|id| id.0);
+        ids.dedup();
+        let mut out = Store::default();
+        for from in ids {
+            let Some(labels) = self.store.labels(from) else {
+                continue;
+            };
+            let to = out.series_id(&labels);
+            copy_series(&self.store, from, &mut out, to);
+        }
+        out
     }
 
     /// Samples stored with timestamps at or before `until`, across all series.

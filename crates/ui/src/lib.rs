@@ -11,7 +11,9 @@ pub mod components;
 pub mod connection;
 pub mod dashboard;
 pub mod data;
+pub mod element;
 pub mod embed;
+pub mod export;
 pub mod format;
 pub mod gallery;
 pub mod layout;
@@ -27,10 +29,16 @@ pub mod target_list;
 pub mod url_state;
 pub mod variables;
 
-/// Mounts the app on the page's body.
+/// Mounts the app on the page's body, unless `embed.js` loaded the page's wasm into another
+/// site's page (it sets `globalThis.__lookoutElements`): there it only serves `<lookout-panel>`
+/// elements, through [`element::mount_element`].
 pub fn start() {
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(app::App);
+    let for_elements = js_sys::Reflect::get(&js_sys::global(), &"__lookoutElements".into())
+        .is_ok_and(|v| v.is_truthy());
+    if !for_elements {
+        leptos::mount::mount_to_body(app::App);
+    }
 }
 
 // The unit tests of this crate run in headless Chromium (`cargo xtask test`).

@@ -112,5 +112,6 @@ pub(crate) fn build_ui(root: &Path, env: &tools::ToolEnv) -> anyhow::Result<()> 
     env.apply(&mut cmd);
     tools::status(&mut cmd).context("trunk build")?;
     shell::externalize_boot_script(&root.join("dist"))?;
+    shell::write_embed_loader(root)?;
     shell::precompress(&root.join("dist"))
 }

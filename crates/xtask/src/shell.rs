@@ -44,6 +44,53 @@ fn split_boot_script(index: &str) -> anyhow::Result<Option<(String, String, Stri
     Ok(Some((html, name, script)))
 }
 
+/// Writes `dist/embed.js`, the `<lookout-panel>` loader, from `www/embed.js` with this build's
+/// hashed file names (the wasm-bindgen glue, the wasm and the stylesheet) filled in.
+pub(crate) fn write_embed_loader(root: &Path) -> anyhow::Result<()> {
+    let dist = root.join("dist");
+    let template =
+        std::fs::read_to_string(root.join("www/embed.js")).context("reading www/embed.js")?;
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&dist).with_context(|| format!("reading {}", dist.display()))? {
+        if let Some(name) = entry?.file_name().to_str() {
+            names.push(name.to_owned());
+        }
+    }
+    std::fs::write(dist.join("embed.js"), fill_embed_loader(&template, &names)?)
+        .context("writing dist/embed.js")
+}
+
+/// The loader with `__LOOKOUT_GLUE__`, `__LOOKOUT_WASM__` and `__LOOKOUT_CSS__` replaced by the
+/// files of `names` (one build's dist/) that they stand for.
+fn fill_embed_loader(template: &str, names: &[String]) -> anyhow::Result<String> {
+    let one = |what: &str, ok: &dyn Fn(&str) -> bool| -> anyhow::Result<String> {
+        let found: Vec<&String> = names.iter().filter(|n| ok(n)).collect();
+        match found.as_slice() {
+            [n] => Ok(format!("./{n}")),
+            _ => anyhow::bail!("dist/ should hold exactly one {what}, it holds {found:?}"),
+        }
+    };
+    let glue = one("wasm-bindgen glue (lookout-ui-*.js)", &|n| {
+        n.starts_with("lookout-ui-") && n.ends_with(".js")
+    })?;
+    let wasm = one("wasm (lookout-ui-*_bg.wasm)", &|n| {
+        n.starts_with("lookout-ui-") && n.ends_with("_bg.wasm")
+    })?;
+    let css = one("stylesheet (style-*.css)", &|n| {
+        n.starts_with("style-") && n.ends_with(".css")
+    })?;
+    for mark in ["__LOOKOUT_GLUE__", "__LOOKOUT_WASM__", "__LOOKOUT_CSS__"] {
+        anyhow::ensure!(
+            template.contains(mark),
+            "www/embed.js lost its {mark} placeholder"
+        );
+    }
+    Ok(template
+        .replace("__LOOKOUT_GLUE__", &glue)
+        .replace("__LOOKOUT_WASM__", &wasm)
+        .replace("__LOOKOUT_CSS__", &css))
+}
+
 /// Writes `<file>.gz` (level 9) beside each wasm, js and css file, which the relay serves to
 /// browsers that accept gzip (`ServeDir::precompressed_gzip`): compressed once at build time,
 /// never per request. Trunk writes a fresh `dist/` each build, so no stale `.gz` survives.
@@ -104,6 +151,30 @@ mod tests {
         // Another build names other files: another boot file.
         let other = TRUNK.replace("-ab", "-cd");
         assert_ne!(split_boot_script(&other).unwrap().unwrap().1, name);
+    }
+
+    #[test]
+    fn the_embed_loader_names_this_builds_files() {
+        let names: Vec<String> = [
+            "index.html",
+            "lookout-ui-ab12.js",
+            "lookout-ui-ab12_bg.wasm",
+            "style-cd34.css",
+            "boot-1.js",
+            "sw.js",
+        ]
+        .map(String::from)
+        .to_vec();
+        let t = "G=\"__LOOKOUT_GLUE__\" W=\"__LOOKOUT_WASM__\" C=\"__LOOKOUT_CSS__\"";
+        assert_eq!(
+            fill_embed_loader(t, &names).unwrap(),
+            "G=\"./lookout-ui-ab12.js\" W=\"./lookout-ui-ab12_bg.wasm\" C=\"./style-cd34.css\""
+        );
+        // Two builds' files side by side: refuse to guess.
+        let mut two = names.clone();
+        two.push("lookout-ui-ef56.js".into());
+        assert!(fill_embed_loader(t, &two).is_err());
+        assert!(fill_embed_loader("no marks", &names).is_err());
     }
 
     #[test]

@@ -139,10 +139,10 @@ struct Drag {
     width: f64,
 }
 
-fn download(name: &str, text: &str) {
+fn download(name: &str, mime: &str, text: &str) {
     let parts = js_sys::Array::of1(&text.into());
     let opts = web_sys::BlobPropertyBag::new();
-    opts.set_type("application/json");
+    opts.set_type(mime);
     let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts) else {
         return;
     };
@@ -159,8 +159,8 @@ fn download(name: &str, text: &str) {
     let _ = web_sys::Url::revoke_object_url(&url);
 }
 
-/// Exports a dashboard as a JSON file named after its title.
-pub fn export(d: &model::Dashboard) {
+/// A file name made of a dashboard's title.
+fn file_stem(d: &model::Dashboard) -> String {
     let name: String = d
         .title
         .chars()
@@ -172,7 +172,52 @@ pub fn export(d: &model::Dashboard) {
             }
         })
         .collect();
-    download(&format!("{}.json", name.trim_matches('-')), &d.to_json());
+    name.trim_matches('-').to_owned()
+}
+
+/// Exports a dashboard as a JSON file named after its title.
+pub fn export(d: &model::Dashboard) {
+    download(
+        &format!("{}.json", file_stem(d)),
+        "application/json",
+        &d.to_json(),
+    );
+}
+
+/// "Download as HTML": the app, the dashboard and the data it reads in one file that works
+/// from disk (`export::build`), with the view as it is now. `busy` is set while it is made; a
+/// failure shows where storage errors do.
+fn download_html(page: Page, busy: RwSignal<bool>) {
+    let Some(d) = page.doc.get_untracked() else {
+        return;
+    };
+    let (start, end) = page.range.get_untracked();
+    let time = match page.zoom.get_untracked() {
+        Some((a, b)) => crate::url_state::TimeSel::Absolute(a, b),
+        None => crate::url_state::TimeSel::Relative(end - start),
+    };
+    let mut vars: Vec<(String, String)> = page
+        .wanted
+        .get_untracked()
+        .into_iter()
+        .flat_map(|(k, vs)| vs.into_iter().map(move |v| (format!("var-{k}"), v)))
+        .collect();
+    vars.sort();
+    let snapshot = page
+        .data
+        .with_value(|data| crate::export::snapshot_for(&d, data));
+    busy.set(true);
+    leptos::task::spawn_local(async move {
+        let built =
+            crate::export::build(&d, &snapshot, crate::url_state::time_params(time), vars).await;
+        busy.set(false);
+        match built {
+            Ok(html) => download(&format!("{}.html", file_stem(&d)), "text/html", &html),
+            Err(e) => page
+                .storage_error
+                .set(Some(format!("the HTML file could not be made: {e}"))),
+        }
+    });
 }
 
 #[component]
@@ -404,6 +449,15 @@ pub fn DashboardView(
                 <button type="button" class="settings" on:click=move |_| settings.set(true)>"Settings"</button>
             </Show>
             <button type="button" class="export" on:click=move |_| doc.with_untracked(|d| if let Some(d) = d { export(d) })>"Export"</button>
+            {(!crate::export::is_exported()).then(|| {
+                let busy = RwSignal::new(false);
+                view! {
+                    <button type="button" class="download-html" disabled=move || busy.get() title="One HTML file with the app, this dashboard and its data: it opens from disk, offline"
+                        on:click=move |_| download_html(page, busy)>
+                        {move || if busy.get() { "Preparing…" } else { "Download HTML" }}
+                    </button>
+                }
+            })}
             <button type="button" class="share" on:click=move |_| sharing.set(Some(None))>"Share"</button>
             {move || page.storage_error.get().map(|e| view! { <span class="error" role="alert">{e}</span> })}
         </nav>

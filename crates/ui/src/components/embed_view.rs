@@ -24,7 +24,7 @@ pub fn EmbedView(
     report_height(root);
     let offset = -(js_sys::Date::new_0().get_timezone_offset() as i64);
     let note = move || match state.get() {
-        ConnState::Live | ConnState::Resynced(_) => None,
+        ConnState::Live | ConnState::Resynced(_) | ConnState::Snapshot => None,
         ConnState::Connecting => Some("connecting to the relay…".to_owned()),
         ConnState::Reconnecting { .. } => Some(match newest.get() {
             Some(t) => format!("offline — data up to {}", clock(t, offset)),

@@ -38,7 +38,7 @@ fn OneGauge(
                 color,
                 &f.thresholds.bands(min, max),
                 markers,
-                dark_theme(),
+                dark_theme(&el),
             );
         });
         measure_end(&mark);

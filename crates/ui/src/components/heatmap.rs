@@ -39,7 +39,7 @@ pub fn HeatmapPanel(spec: PanelSpec, ctx: PanelContext) -> impl IntoView {
         let drawn = heat.with(|h| {
             h.as_ref()
                 .ok()
-                .map(|h| heatmap::draw(&el, h, start, end, unit, dark_theme()))
+                .map(|h| heatmap::draw(&el, h, start, end, unit, dark_theme(&el)))
         });
         measure_end(&mark);
         area.set(drawn.and_then(Result::ok));

@@ -33,14 +33,22 @@ pub fn OfflineBanner(
     let offline = move || {
         matches!(
             state.get(),
-            ConnState::Reconnecting { .. } | ConnState::Refused(_)
+            ConnState::Reconnecting { .. } | ConnState::Refused(_) | ConnState::Snapshot
         )
     };
+    let snapshot = move || state.get() == ConnState::Snapshot;
     view! {
         <Show when=offline>
             <div class="offline-banner" role="status" data-newest=move || newest.get().unwrap_or_default()>
-                <strong>{move || offline_text(newest.get(), js_sys::Date::now() as i64, local_offset())}</strong>
-                " · live updates paused; the page reconnects by itself and fills the gap."
+                <strong>{move || {
+                    let text = offline_text(newest.get(), js_sys::Date::now() as i64, local_offset());
+                    if snapshot() { text.replacen("offline", "snapshot", 1) } else { text }
+                }}</strong>
+                {move || if snapshot() {
+                    " · an exported file: queries, zoom and variables work over the data it holds."
+                } else {
+                    " · live updates paused; the page reconnects by itself and fills the gap."
+                }}
             </div>
         </Show>
         <Show when=move || cache.with(|c| c.note.is_some())>

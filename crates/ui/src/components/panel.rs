@@ -72,7 +72,7 @@ pub fn TimeSeriesPanel(spec: PanelSpec, ctx: PanelContext) -> impl IntoView {
     Effect::new(move |_| {
         let (start, end) = range.get();
         let Some(el) = canvas.get() else { return };
-        let dark = dark_theme();
+        let dark = dark_theme(&el);
         let hidden = hidden.get();
         measure_start(&render_mark);
         let drawn = result.with(|r| {

@@ -64,10 +64,14 @@ pub fn measure_end(name: &str) -> Option<f64> {
 
 use wasm_bindgen::JsCast;
 
-/// Whether the page is in the dark theme (canvases pick their axis colours from it).
-pub fn dark_theme() -> bool {
-    document()
-        .document_element()
+/// Whether `el` (a canvas) is drawn in the dark theme, so it picks its axis colours from it: the
+/// nearest `data-theme` above it (the page's root, or a `<lookout-panel>`'s own inside its shadow
+/// root), else the system's.
+pub fn dark_theme(el: &web_sys::Element) -> bool {
+    el.closest("[data-theme]")
+        .ok()
+        .flatten()
+        .or_else(|| document().document_element())
         .and_then(|e| e.get_attribute("data-theme"))
         .map_or_else(
             || {
