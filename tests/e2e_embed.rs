@@ -149,6 +149,12 @@ async fn a_shared_panel_draws_live_in_an_allowed_host_and_nothing_else_may_frame
             .unwrap_or_default()
             .to_owned();
         anyhow::ensure!(embed_url.starts_with(&format!("{base}/embed?panel=2&from=now-5m")), "{embed_url}");
+        let element_snippet = browser
+            .eval("return document.querySelector('.share-element').value;")
+            .await?
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let snippet = snippet.as_str().unwrap_or_default();
         anyhow::ensure!(snippet.starts_with("<iframe src=\"") && snippet.contains(&embed_url.replace('&', "&amp;").replace('"', "&quot;")), "{snippet}");
 
@@ -177,6 +183,12 @@ async fn a_shared_panel_draws_live_in_an_allowed_host_and_nothing_else_may_frame
         browser.switch_to_frame(1).await?;
         anyhow::ensure!(!shows_lookout(&browser).await?, "the app drew inside a frame on {}", host.origin());
         browser.switch_to_top().await?;
+        // The dialog's element snippet, pasted into the host page as it is, draws the panel too.
+        anyhow::ensure!(element_snippet.contains(&format!("src=\"{base}/embed.js\"")) && element_snippet.contains("panel=\"2\""), "{element_snippet}");
+        host.set(format!("<!doctype html><html><body>{}</body></html>", element_snippet.replacen("<lookout-panel", "<lookout-panel id=\"el0\"", 1)));
+        browser.goto(&format!("{}/", host.origin())).await?;
+        wait(&browser, "the pasted element to draw", &in_element(0, r#"const p = root.querySelector('[data-expr="e2e_counter_total"]'); return p && p.dataset.last === "42";"#))
+            .await?;
         anyhow::Ok(())
     }
     .await;

@@ -8,6 +8,10 @@
 //! frame downloaded (`{"resources": [...]}`, paths and transferred bytes) for the xtask to size
 //! gzipped against the app's own bundle.
 //!
+//! The same for a `<lookout-panel>` element on a host page (`embed.js`, no frame): navigation
+//! to the element's first draw with data, on the host's own clock, and what the host page
+//! downloaded from the relay (`{"resources": [...], "variant": "element"}`).
+//!
 //! Prints one JSON row per line. Needs the built app (`LOOKOUT_DIST`) and chromedriver.
 
 use std::time::Duration;
@@ -85,7 +89,19 @@ async fn main() -> anyhow::Result<()> {
         "<!doctype html><html><head><title>status</title></head><body><h1>Status</h1>\
          <iframe src=\"{src}\" width=\"800\" height=\"300\" style=\"border:0\"></iframe></body></html>"
     );
-    let app = Router::new().route("/", get(move || std::future::ready(Html(page.clone()))));
+    let element_page = format!(
+        "<!doctype html><html><head><title>status</title>\
+         <script type=\"module\" src=\"http://{relay}/embed.js\"></script></head><body><h1>Status</h1>\
+         <lookout-panel expr=\"{expr}\" panel=\"2\" from=\"now-5m\" style=\"width:800px\"></lookout-panel></body></html>",
+        relay = relay.local_addr(),
+        expr = EXPR.replace('"', "&quot;")
+    );
+    let app = Router::new()
+        .route("/", get(move || std::future::ready(Html(page.clone()))))
+        .route(
+            "/element",
+            get(move || std::future::ready(Html(element_page.clone()))),
+        );
     tokio::spawn(async move {
         let _ = axum::serve(host, app).await;
     });
@@ -93,21 +109,59 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(4)).await;
 
     let browser = Browser::start().await?;
-    let result = measure(&browser, &format!("http://{host_addr}/")).await;
+    let result = async {
+        let frame = measure(&browser, &format!("http://{host_addr}/")).await?;
+        let element = measure_element(&browser, &format!("http://{host_addr}/element")).await?;
+        anyhow::Ok((frame, element))
+    }
+    .await;
     browser.close().await;
-    let (draws, resources) = result?;
-    let mut later: Vec<f64> = draws[1..].to_vec();
-    later.sort_by(f64::total_cmp);
-    eprintln!("bench_embed: first draws {draws:?} ms");
-    row(
-        "cold host page -> embedded panel drawn with data (median of 6)",
-        later[later.len() / 2],
-        "ms",
-        Some("<= 400"),
-    );
-    row("  the very first load", draws[0], "ms", None);
+    let ((draws, resources), (element_draws, element_resources)) = result?;
+    for (what, draws) in [("iframe", &draws), ("<lookout-panel>", &element_draws)] {
+        let mut later: Vec<f64> = draws[1..].to_vec();
+        later.sort_by(f64::total_cmp);
+        eprintln!("bench_embed: {what} first draws {draws:?} ms");
+        row(
+            &format!("cold host page -> {what} panel drawn with data (median of 6)"),
+            later[later.len() / 2],
+            "ms",
+            Some("<= 400"),
+        );
+        row("  the very first load", draws[0], "ms", None);
+    }
     println!("{}", json!({ "resources": resources }));
+    println!(
+        "{}",
+        json!({ "resources": element_resources, "variant": "element" })
+    );
     Ok(())
+}
+
+/// Loads the host page with a `<lookout-panel>` [`LOADS`] times, cache cleared: ms from its
+/// navigation to the element's first draw with data, and what the page fetched from the relay.
+async fn measure_element(browser: &Browser, host: &str) -> anyhow::Result<(Vec<f64>, Value)> {
+    let mut draws = Vec::new();
+    let mut resources = Value::Null;
+    for _ in 0..LOADS {
+        browser.goto("about:blank").await?;
+        browser.cdp("Network.clearBrowserCache", json!({})).await?;
+        browser.goto(host).await?;
+        let drawn = browser
+            .wait_for(
+                Duration::from_secs(30),
+                "the element's panel to draw data",
+                "const m = performance.getEntriesByType('mark').find(m => m.name.startsWith('lookout:drawn-data:')); return m ? m.startTime : null;",
+            )
+            .await?
+            .as_f64()
+            .unwrap_or(f64::NAN);
+        draws.push(drawn);
+        // The relay's files only: the host's own page is not the embed's cost.
+        resources = browser
+            .eval("return performance.getEntriesByType('resource').filter(e => new URL(e.name).origin !== location.origin).map(e => [new URL(e.name).pathname, e.transferSize, e.encodedBodySize]);")
+            .await?;
+    }
+    Ok((draws, resources))
 }
 
 async fn measure(browser: &Browser, host: &str) -> anyhow::Result<(Vec<f64>, Value)> {

@@ -142,6 +142,8 @@ impl Shell {
 
 /// The `<lookout-panel>` loader `cargo xtask build-ui` writes into the app's files.
 const EMBED_LOADER: &str = "/embed.js";
+const TIMING_ALLOW_ORIGIN: header::HeaderName =
+    header::HeaderName::from_static("timing-allow-origin");
 
 /// Pages get their CSP (`/embed` its wider `frame-ancestors`); the service worker and
 /// index.html are revalidated on every load (`no-cache`: the browser only notices a new build
@@ -187,12 +189,15 @@ async fn shell_headers(
             header::ACCESS_CONTROL_ALLOW_ORIGIN,
             HeaderValue::from_static("*"),
         );
+        headers.insert(TIMING_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     } else if let Some(origin) = req_headers
         .get(header::ORIGIN)
         .and_then(|o| o.to_str().ok())
         .filter(|o| shell.may_embed(o))
         .and_then(|o| HeaderValue::from_str(o).ok())
     {
+        // An embedding site may also see what the embed costs it (Resource Timing sizes).
+        headers.insert(TIMING_ALLOW_ORIGIN, origin.clone());
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
     }
     if !html && !shell.embed_origins.is_empty() {

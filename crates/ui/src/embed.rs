@@ -161,6 +161,46 @@ pub fn iframe_snippet(url: &str, title: &str, height: u32) -> String {
     )
 }
 
+/// The `<lookout-panel>` snippet for a host page: `embed.js` from the relay at `origin`, and
+/// one element showing `what` of the dashboard `def` (JSON) with the time range, variables and
+/// theme given. Attributes in a fixed order, each value escaped.
+pub fn element_snippet(
+    origin: &str,
+    def: &str,
+    what: EmbedWhat,
+    time: (&str, &str),
+    vars: &[(String, Vec<String>)],
+    theme: Option<&str>,
+) -> String {
+    let mut attrs = vec![("relay".to_owned(), origin.to_owned())];
+    match what {
+        EmbedWhat::Dashboard => {}
+        EmbedWhat::Panel(id) => attrs.push(("panel".into(), id.to_string())),
+        EmbedWhat::Row(id) => attrs.push(("row".into(), id.to_string())),
+    }
+    attrs.push(("from".into(), time.0.to_owned()));
+    attrs.push(("to".into(), time.1.to_owned()));
+    // An attribute holds one value: a multi-value variable keeps its first (the element
+    // resolves "All" itself).
+    for (name, values) in vars {
+        if let Some(v) = values.first() {
+            attrs.push((format!("var-{name}"), v.clone()));
+        }
+    }
+    if let Some(t) = theme {
+        attrs.push(("theme".into(), t.to_owned()));
+    }
+    attrs.push(("def".into(), def.to_owned()));
+    let attrs: String = attrs
+        .iter()
+        .map(|(k, v)| format!(" {k}=\"{}\"", attr(v)))
+        .collect();
+    format!(
+        "<script type=\"module\" src=\"{}/embed.js\"></script>\n<lookout-panel{attrs}></lookout-panel>",
+        attr(origin)
+    )
+}
+
 /// Escapes text for a double-quoted HTML attribute.
 fn attr(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -186,6 +226,23 @@ mod tests {
             ]}"#,
         )
         .unwrap()
+    }
+
+    #[wasm_bindgen_test]
+    fn the_element_snippet_quotes_every_attribute() {
+        let vars = vec![("job".to_owned(), vec!["a\"b".to_owned(), "c".to_owned()])];
+        let s = element_snippet(
+            "http://r:8420",
+            r#"{"title":"<x>"}"#,
+            EmbedWhat::Panel(3),
+            ("now-1h", "now"),
+            &vars,
+            Some("dark"),
+        );
+        assert_eq!(
+            s,
+            "<script type=\"module\" src=\"http://r:8420/embed.js\"></script>\n<lookout-panel relay=\"http://r:8420\" panel=\"3\" from=\"now-1h\" to=\"now\" var-job=\"a&quot;b\" theme=\"dark\" def=\"{&quot;title&quot;:&quot;&lt;x&gt;&quot;}\"></lookout-panel>"
+        );
     }
 
     #[wasm_bindgen_test]

@@ -33,15 +33,12 @@ pub fn ShareDialog(page: Page, panel: Option<u32>, on_close: Callback<()>) -> im
         .document_element()
         .and_then(|e| e.get_attribute("data-theme"));
     let what = panel.map_or(EmbedWhat::Dashboard, EmbedWhat::Panel);
-    let query = embed::embed_query(
-        &embed::shared_def(&doc, panel),
-        what,
-        (&from, &to),
-        &vars,
-        theme.as_deref(),
-    );
+    let def = embed::shared_def(&doc, panel);
+    let query = embed::embed_query(&def, what, (&from, &to), &vars, theme.as_deref());
     let loc = window().location();
     let origin = loc.origin().unwrap_or_default();
+    let element =
+        embed::element_snippet(&origin, &def, what, (&from, &to), &vars, theme.as_deref());
     let dir = loc.pathname().unwrap_or_default();
     let dir = dir.rsplit_once('/').map_or("", |(d, _)| d);
     let embed_url = format!("{origin}{dir}/embed?{query}");
@@ -76,6 +73,7 @@ pub fn ShareDialog(page: Page, panel: Option<u32>, on_close: Callback<()>) -> im
                     {field("Link to this view", "share-link", link)}
                     {field("Embed in another site (iframe)", "share-iframe", iframe)}
                     {field("Embed URL", "share-embed-url", embed_url.clone())}
+                    {field("Embed as an element (no frame)", "share-element", element)}
                     <p class="hint">"The site must be allowed to embed: start the relay with "<code>"--embed-origin https://that.site"</code>". The embed is read-only and follows the time range and variables above."</p>
                     <div class="editor-actions">
                         <a class="button" href=embed_url target="_blank" rel="noopener">"Open the embed"</a>
