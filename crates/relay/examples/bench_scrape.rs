@@ -15,42 +15,13 @@ use std::time::{Duration, Instant};
 use lookout_relay::scrape::pipeline::{SampleRules, SeriesCache, process};
 use lookout_tsdb::exposition::{Entry, Parser};
 
-/// Counts live heap bytes, so the fleet rows can tell the relay's own allocations from what the
-/// allocator keeps besides them. RSS is what the target is about.
-struct Counting;
-
-static LIVE: std::sync::atomic::AtomicIsize = std::sync::atomic::AtomicIsize::new(0);
-
-// The one unsafe block of the bench: a GlobalAlloc can only be written as one; it forwards
-// every call to the system allocator unchanged.
-#[allow(unsafe_code)]
-unsafe impl std::alloc::GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: std::alloc::Layout) -> *mut u8 {
-        LIVE.fetch_add(l.size() as isize, std::sync::atomic::Ordering::Relaxed);
-        unsafe { std::alloc::System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: std::alloc::Layout) {
-        LIVE.fetch_sub(l.size() as isize, std::sync::atomic::Ordering::Relaxed);
-        unsafe { std::alloc::System.dealloc(p, l) }
-    }
-    unsafe fn alloc_zeroed(&self, l: std::alloc::Layout) -> *mut u8 {
-        LIVE.fetch_add(l.size() as isize, std::sync::atomic::Ordering::Relaxed);
-        unsafe { std::alloc::System.alloc_zeroed(l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: std::alloc::Layout, new: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new as isize - l.size() as isize,
-            std::sync::atomic::Ordering::Relaxed,
-        );
-        unsafe { std::alloc::System.realloc(p, l, new) }
-    }
-}
-
-#[global_allocator]
-static ALLOC: Counting = Counting;
+// Counts live heap bytes, so the fleet rows can tell the relay's own allocations from what the
+// allocator keeps besides them. RSS is what the target is about.
+#[path = "shared/counting.rs"]
+mod counting;
 
 fn live_mb() -> f64 {
-    LIVE.load(std::sync::atomic::Ordering::Relaxed) as f64 / (1 << 20) as f64
+    counting::live_bytes() as f64 / (1 << 20) as f64
 }
 
 /// Prometheus's text parser on an Apple M2 Max (the anchor), MiB/s.
