@@ -438,14 +438,7 @@ async fn two_elements_on_a_host_share_one_connection_and_draw_live_beside_an_ifr
         browser.switch_to_top().await?;
         let open = relay_connections(&base).await?;
         anyhow::ensure!(open == 2.0, "the relay has {open} page connections: two elements and one iframe should make 2");
-        if std::env::var_os("LOOKOUT_SCREENSHOTS").is_some() {
-            browser
-                .screenshot(&std::path::PathBuf::from(concat!(
-                    env!("CARGO_MANIFEST_DIR"),
-                    "/../target/screenshots/elements-on-a-host.png"
-                )))
-                .await?;
-        }
+        screenshot(&browser, "elements-on-a-host").await?;
         anyhow::Ok(())
     }
     .await;
@@ -500,6 +493,15 @@ async fn an_element_on_a_host_that_is_not_allowed_says_so() -> anyhow::Result<()
     result
 }
 
+/// With `LOOKOUT_SCREENSHOTS` set, saves the viewport as `target/screenshots/<name>.png`.
+async fn screenshot(browser: &Browser, name: &str) -> anyhow::Result<()> {
+    if std::env::var_os("LOOKOUT_SCREENSHOTS").is_none() {
+        return Ok(());
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+    browser.screenshot(&dir.join(format!("{name}.png"))).await
+}
+
 /// The series count and legend of the panel titled `title` in the current page.
 fn panel_state(title: &str) -> String {
     format!(
@@ -545,14 +547,7 @@ async fn a_dashboard_downloaded_as_html_opens_from_disk_offline_and_stays_intera
         wait(&browser, "a few scrapes of gateway", r#"return window.lookoutDump('up').split('\n').filter(l => l.includes('job="gateway"')).length >= 5;"#)
             .await?;
         let live = browser.eval(&format!("return (() => {{ {rate} }})();")).await?;
-        if std::env::var_os("LOOKOUT_SCREENSHOTS").is_some() {
-            browser
-                .screenshot(&std::path::PathBuf::from(concat!(
-                    env!("CARGO_MANIFEST_DIR"),
-                    "/../target/screenshots/exported-html-source.png"
-                )))
-                .await?;
-        }
+        screenshot(&browser, "exported-html-source").await?;
         let live_samples = browser.eval("return window.lookoutSamplesUntil(Date.now() + 1e9);").await?;
         browser.eval("document.querySelector('.download-html').click(); return true;").await?;
         let deadline = tokio::time::Instant::now() + WAIT;
@@ -597,14 +592,7 @@ async fn a_dashboard_downloaded_as_html_opens_from_disk_offline_and_stays_intera
         let two = wait(&browser, "the panel to follow the variable", &format!("const s = (() => {{ {rate} }})(); return s && s.count === 2 ? s : null;"))
             .await?;
         anyhow::ensure!(two["legend"] == json!(["checkout", "gateway"]), "{two}");
-        if std::env::var_os("LOOKOUT_SCREENSHOTS").is_some() {
-            browser
-                .screenshot(&std::path::PathBuf::from(concat!(
-                    env!("CARGO_MANIFEST_DIR"),
-                    "/../target/screenshots/exported-html.png"
-                )))
-                .await?;
-        }
+        screenshot(&browser, "exported-html").await?;
         anyhow::Ok(())
     }
     .await;

@@ -283,13 +283,54 @@ pub(crate) fn resolve_variables(
     })
 }
 
+/// Opens the relay's stream at `url`: frames go into `data`, panels redraw through
+/// [`Redraw`] (bumping `version` and `now`), the connection's state goes to `state`. On each
+/// (re)connection the relay is asked for history from the newest sample held.
+pub(crate) fn open_stream(
+    url: String,
+    token: Option<String>,
+    subs: Vec<Vec<MatcherSpec>>,
+    data: StoredValue<PageData, LocalStorage>,
+    (set_version, set_now, set_state): (WriteSignal<u64>, WriteSignal<i64>, WriteSignal<ConnState>),
+) -> Connection {
+    let redraw = Redraw::default();
+    let on_connect_redraw = redraw.clone();
+    Connection::open_with_token(
+        url,
+        token,
+        subs,
+        Handlers {
+            on_frame: Box::new(move |frame| {
+                let first = redraw.first_samples(&frame);
+                if data.try_update_value(|d| d.apply(frame)).unwrap_or(false) {
+                    redraw.request(first, move || {
+                        set_now.set(js_sys::Date::now() as i64);
+                        set_version.update(|v| *v += 1);
+                    });
+                }
+            }),
+            on_state: Box::new(move |s| set_state.set(s)),
+            on_connect: Box::new(move || {
+                on_connect_redraw.connected();
+                data.try_update_value(|d| {
+                    d.reset_refs();
+                    // Ask for history from the newest sample we hold: the store ignores
+                    // repeats.
+                    d.newest.unwrap_or(js_sys::Date::now() as i64 - HISTORY_MS)
+                })
+                .unwrap_or(0)
+            }),
+        },
+    )
+}
+
 /// When panels redraw while frames stream in. Frames arrive per target and scrape; panels
 /// redraw at most once per [`REDRAW_MS`] however many came, so live mode's cost does not grow
 /// with targets: the first frame after a quiet spell draws at once, later ones wait for the
 /// window's end. A subscription's first samples since connecting (its history) always draw at
 /// once: they are what an opening page (or an embed) is waiting for.
 #[derive(Clone, Default)]
-pub(crate) struct Redraw(std::rc::Rc<RedrawState>);
+struct Redraw(std::rc::Rc<RedrawState>);
 
 #[derive(Default)]
 struct RedrawState {
@@ -301,16 +342,16 @@ struct RedrawState {
 }
 
 impl Redraw {
-    pub(crate) fn connected(&self) {
+    fn connected(&self) {
         self.0.seen.borrow_mut().clear();
     }
 
     /// Whether `frame` is the first samples of its subscription since connecting.
-    pub(crate) fn first_samples(&self, frame: &lookout_wire::Event) -> bool {
+    fn first_samples(&self, frame: &lookout_wire::Event) -> bool {
         matches!(frame, lookout_wire::Event::Samples { sub, .. } if self.0.seen.borrow_mut().insert(*sub))
     }
 
-    pub(crate) fn request(&self, now: bool, bump: impl FnOnce() + 'static) {
+    fn request(&self, now: bool, bump: impl FnOnce() + 'static) {
         let wait = if now {
             0.0
         } else if self.0.pending.replace(true) {
@@ -377,36 +418,13 @@ pub fn App() -> impl IntoView {
     let _ = page_token();
     let route = route(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let screen = screen(&pairs);
-    let redraw = Redraw::default();
     let open = move |subs: Vec<Vec<MatcherSpec>>| {
-        let redraw = redraw.clone();
-        let on_connect_redraw = redraw.clone();
-        let c = Connection::open_with_token(
+        let c = open_stream(
             relay_url(),
             page_token(),
             subs,
-            Handlers {
-                on_frame: Box::new(move |frame| {
-                    let first = redraw.first_samples(&frame);
-                    if data.try_update_value(|d| d.apply(frame)).unwrap_or(false) {
-                        redraw.request(first, move || {
-                            set_now.set(js_sys::Date::now() as i64);
-                            set_version.update(|v| *v += 1);
-                        });
-                    }
-                }),
-                on_state: Box::new(move |s| set_state.set(s)),
-                on_connect: Box::new(move || {
-                    on_connect_redraw.connected();
-                    data.try_update_value(|d| {
-                        d.reset_refs();
-                        // Ask for history from the newest sample we hold: the store ignores
-                        // repeats.
-                        d.newest.unwrap_or(js_sys::Date::now() as i64 - HISTORY_MS)
-                    })
-                    .unwrap_or(0)
-                }),
-            },
+            data,
+            (set_version, set_now, set_state),
         );
         conn.set_value(Some(c));
     };
@@ -419,7 +437,6 @@ pub fn App() -> impl IntoView {
     let start = {
         let cache = cache.clone();
         move |subs: Vec<Vec<MatcherSpec>>| {
-            let open = open.clone();
             if in_file {
                 return set_state.set(ConnState::Snapshot);
             }

@@ -16,9 +16,9 @@ use lookout_tsdb::MatchOp;
 use lookout_wire::MatcherSpec;
 use wasm_bindgen::prelude::*;
 
-use crate::app::{DEFAULT_RANGE_MS, HISTORY_MS, MIN_STEP_MS, Page, Redraw, resolve_variables};
+use crate::app::{DEFAULT_RANGE_MS, MIN_STEP_MS, Page, open_stream, resolve_variables};
 use crate::components::EmbedView;
-use crate::connection::{ConnState, Connection, Handlers};
+use crate::connection::{ConnState, Connection};
 use crate::data::PageData;
 use crate::embed::{self, EmbedSpec};
 use crate::model::Dashboard;
@@ -132,33 +132,13 @@ fn shared(url: &str, token: Option<String>) -> Shared {
         let (state, set_state) = signal(ConnState::Connecting);
         let (now, set_now) = signal(js_sys::Date::now() as i64);
         let conn = StoredValue::new_local(None::<Connection>);
-        let redraw = Redraw::default();
-        let on_connect_redraw = redraw.clone();
         let up = vec![MatcherSpec::new("__name__", MatchOp::Equal, "up")];
-        let c = Connection::open_with_token(
+        let c = open_stream(
             url.to_owned(),
             token,
             vec![up],
-            Handlers {
-                on_frame: Box::new(move |frame| {
-                    let first = redraw.first_samples(&frame);
-                    if data.try_update_value(|d| d.apply(frame)).unwrap_or(false) {
-                        redraw.request(first, move || {
-                            set_now.set(js_sys::Date::now() as i64);
-                            set_version.update(|v| *v += 1);
-                        });
-                    }
-                }),
-                on_state: Box::new(move |s| set_state.set(s)),
-                on_connect: Box::new(move || {
-                    on_connect_redraw.connected();
-                    data.try_update_value(|d| {
-                        d.reset_refs();
-                        d.newest.unwrap_or(js_sys::Date::now() as i64 - HISTORY_MS)
-                    })
-                    .unwrap_or(0)
-                }),
-            },
+            data,
+            (set_version, set_now, set_state),
         );
         conn.set_value(Some(c));
         Shared {
