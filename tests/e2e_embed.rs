@@ -431,6 +431,20 @@ async fn two_elements_on_a_host_share_one_connection_and_draw_live_beside_an_ifr
             )
             .await?;
         }
+        // An element taken off the page is unmounted (its panels stop), and put back it draws
+        // again from the shared store, on the same connection.
+        browser.eval("window.__el1 = document.getElementById('el1'); window.__el1.remove(); return true;").await?;
+        let left = browser
+            .eval("return window.__el1.shadowRoot.querySelector('.panel') === null;")
+            .await?;
+        anyhow::ensure!(left == json!(true), "a removed element kept its panels mounted");
+        browser.eval("document.body.appendChild(window.__el1); return true;").await?;
+        wait(
+            &browser,
+            "the element put back to draw",
+            &in_element(1, r#"const p = root.querySelector('.panel'); return p && p.dataset.last === "84";"#),
+        )
+        .await?;
         // The iframe draws too, over a connection of its own: two in all, not three.
         browser.switch_to_frame(0).await?;
         wait(&browser, "the iframe's panel", r#"const p = document.querySelector('[data-expr="e2e_counter_total"]'); return p && p.dataset.last === "42";"#)

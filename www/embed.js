@@ -29,8 +29,11 @@ function load() {
 
 class LookoutPanel extends HTMLElement {
   connectedCallback() {
-    if (this.shadowRoot) return; // moved within the page: it is mounted already
-    const root = this.attachShadow({ mode: "open" });
+    if (this.mounted) return;
+    // A new view each time the element (re)joins the page; the store and connection it reads
+    // are shared and stay.
+    const root = this.shadowRoot || this.attachShadow({ mode: "open" });
+    root.replaceChildren();
     const css = document.createElement("link");
     css.rel = "stylesheet";
     css.href = CSS;
@@ -45,10 +48,12 @@ class LookoutPanel extends HTMLElement {
     const relay = this.getAttribute("relay") || here.origin;
     const attrs = [];
     for (const a of this.attributes) attrs.push([a.name, a.value]);
+    this.mounted = mount;
     load().then(
       (m) => {
+        if (this.mounted !== mount) return; // left the page while the wasm loaded
         status.remove();
-        m.mount_element(mount, relay, attrs);
+        this.view = m.mount_element(mount, relay, attrs);
       },
       (e) => {
         // A relay that does not list this site among its embed origins sends no CORS headers,
@@ -61,6 +66,13 @@ class LookoutPanel extends HTMLElement {
         mount.dataset.state = "refused";
       },
     );
+  }
+
+  disconnectedCallback() {
+    // Unmounts the view: panels nobody sees stop evaluating.
+    if (this.view) this.view.free();
+    this.view = null;
+    this.mounted = null;
   }
 }
 

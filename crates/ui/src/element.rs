@@ -154,10 +154,30 @@ fn shared(url: &str, token: Option<String>) -> Shared {
     s
 }
 
-/// Renders one `<lookout-panel>` into `mount` (a `<div>` in its shadow root). `attrs`: the
-/// element's attributes as `[name, value]` pairs. Problems show inside the element.
+/// One mounted element's view; dropping it (`free()` from JavaScript, when the element leaves
+/// the page) unmounts the view and disposes of its reactive state, so a host that adds and
+/// removes elements does not keep evaluating panels nobody sees. The shared store and
+/// connection stay for the next element.
 #[wasm_bindgen]
-pub fn mount_element(mount: web_sys::HtmlElement, relay: String, attrs: js_sys::Array) {
+pub struct MountedElement {
+    _view: Box<dyn std::any::Any>,
+}
+
+impl std::fmt::Debug for MountedElement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MountedElement").finish_non_exhaustive()
+    }
+}
+
+/// Renders one `<lookout-panel>` into `mount` (a `<div>` in its shadow root). `attrs`: the
+/// element's attributes as `[name, value]` pairs. Problems show inside the element (and
+/// nothing is returned).
+#[wasm_bindgen]
+pub fn mount_element(
+    mount: web_sys::HtmlElement,
+    relay: String,
+    attrs: js_sys::Array,
+) -> Option<MountedElement> {
     console_error_panic_hook::set_once();
     let attrs: Vec<(String, String)> = attrs
         .iter()
@@ -175,7 +195,7 @@ pub fn mount_element(mount: web_sys::HtmlElement, relay: String, attrs: js_sys::
         Err(e) => {
             mount.set_text_content(Some(&format!("Lookout: {e}")));
             let _ = mount.set_attribute("data-state", "error");
-            return;
+            return None;
         }
     };
     if let Some(t) = &spec.embed.theme {
@@ -184,7 +204,11 @@ pub fn mount_element(mount: web_sys::HtmlElement, relay: String, attrs: js_sys::
     let one_panel = matches!(spec.embed.what, embed::EmbedWhat::Panel(_));
     let _ = mount.class_list().toggle_with_force("solo", one_panel);
     let shared = shared(&url, spec.token.clone());
-    leptos::mount::mount_to(mount, move || element_view(spec, shared)).forget();
+    Some(MountedElement {
+        _view: Box::new(leptos::mount::mount_to(mount, move || {
+            element_view(spec, shared)
+        })),
+    })
 }
 
 fn element_view(spec: ElementSpec, shared: Shared) -> impl IntoView {
