@@ -121,6 +121,35 @@ pub fn shared_def(d: &Dashboard, id: Option<u32>) -> String {
     serde_json::to_string(&out).unwrap_or_default()
 }
 
+/// The parameters of an embed of `what`, with the time range and variable selections given,
+/// in the order the URL and the element snippet write them.
+fn embed_params(
+    def: &str,
+    what: EmbedWhat,
+    time: (&str, &str),
+    vars: &[(String, Vec<String>)],
+    theme: Option<&str>,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    match what {
+        EmbedWhat::Dashboard => {}
+        EmbedWhat::Panel(id) => out.push(("panel".to_owned(), id.to_string())),
+        EmbedWhat::Row(id) => out.push(("row".to_owned(), id.to_string())),
+    }
+    out.push(("from".into(), time.0.to_owned()));
+    out.push(("to".into(), time.1.to_owned()));
+    for (name, values) in vars {
+        for v in values {
+            out.push((format!("var-{name}"), v.clone()));
+        }
+    }
+    if let Some(t) = theme {
+        out.push(("theme".into(), t.to_owned()));
+    }
+    out.push(("def".into(), def.to_owned()));
+    out
+}
+
 /// The URL query of an embed of `what`, with the time range and variable selections given.
 pub fn embed_query(
     def: &str,
@@ -133,22 +162,9 @@ pub fn embed_query(
     let Ok(q) = web_sys::UrlSearchParams::new() else {
         return String::new();
     };
-    match what {
-        EmbedWhat::Dashboard => {}
-        EmbedWhat::Panel(id) => q.append("panel", &id.to_string()),
-        EmbedWhat::Row(id) => q.append("row", &id.to_string()),
+    for (k, v) in embed_params(def, what, time, vars, theme) {
+        q.append(&k, &v);
     }
-    q.append("from", time.0);
-    q.append("to", time.1);
-    for (name, values) in vars {
-        for v in values {
-            q.append(&format!("var-{name}"), v);
-        }
-    }
-    if let Some(t) = theme {
-        q.append("theme", t);
-    }
-    q.append("def", def);
     q.to_string().into()
 }
 
@@ -172,29 +188,19 @@ pub fn element_snippet(
     vars: &[(String, Vec<String>)],
     theme: Option<&str>,
 ) -> String {
-    let mut attrs = vec![("relay".to_owned(), origin.to_owned())];
-    match what {
-        EmbedWhat::Dashboard => {}
-        EmbedWhat::Panel(id) => attrs.push(("panel".into(), id.to_string())),
-        EmbedWhat::Row(id) => attrs.push(("row".into(), id.to_string())),
-    }
-    attrs.push(("from".into(), time.0.to_owned()));
-    attrs.push(("to".into(), time.1.to_owned()));
+    let mut attrs = String::new();
+    let mut seen = std::collections::HashSet::new();
+    let relay = [("relay".to_owned(), origin.to_owned())];
     // An attribute holds one value: a multi-value variable keeps its first (the element
     // resolves "All" itself).
-    for (name, values) in vars {
-        if let Some(v) = values.first() {
-            attrs.push((format!("var-{name}"), v.clone()));
+    for (k, v) in relay
+        .into_iter()
+        .chain(embed_params(def, what, time, vars, theme))
+    {
+        if seen.insert(k.clone()) {
+            attrs.push_str(&format!(" {k}=\"{}\"", attr(&v)));
         }
     }
-    if let Some(t) = theme {
-        attrs.push(("theme".into(), t.to_owned()));
-    }
-    attrs.push(("def".into(), def.to_owned()));
-    let attrs: String = attrs
-        .iter()
-        .map(|(k, v)| format!(" {k}=\"{}\"", attr(v)))
-        .collect();
     format!(
         "<script type=\"module\" src=\"{}/embed.js\"></script>\n<lookout-panel{attrs}></lookout-panel>",
         attr(origin)

@@ -186,14 +186,6 @@ async fn fetch(url: &str) -> Result<Vec<u8>, String> {
     Ok(js_sys::Uint8Array::new(&buf).to_vec())
 }
 
-/// Whether this page is an exported file.
-pub fn is_exported() -> bool {
-    web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id(DATA_ID))
-        .is_some()
-}
-
 /// The data block of the page, when the page is an exported file.
 pub fn embedded() -> Option<Result<Opened, String>> {
     let el = web_sys::window()?.document()?.get_element_by_id(DATA_ID)?;

@@ -449,7 +449,7 @@ pub fn DashboardView(
                 <button type="button" class="settings" on:click=move |_| settings.set(true)>"Settings"</button>
             </Show>
             <button type="button" class="export" on:click=move |_| doc.with_untracked(|d| if let Some(d) = d { export(d) })>"Export"</button>
-            {(!crate::export::is_exported()).then(|| {
+            {(!page.read_only).then(|| {
                 let busy = RwSignal::new(false);
                 view! {
                     <button type="button" class="download-html" disabled=move || busy.get() title="One HTML file with the app, this dashboard and its data: it opens from disk, offline"

@@ -7,18 +7,19 @@ use crate::connection::ConnState;
 use crate::format::clock;
 use crate::offline::{CacheStatus, local_offset};
 
-/// "offline — data up to 14:03:07", with the day when it is not today's.
-pub fn offline_text(newest: Option<i64>, now: i64, offset_minutes: i64) -> String {
+/// "offline — data up to 14:03:07" (or "snapshot — …", the `what` the page is), with the day
+/// when it is not today's.
+pub fn offline_text(what: &str, newest: Option<i64>, now: i64, offset_minutes: i64) -> String {
     match newest {
-        None => "offline — no cached data".to_owned(),
+        None => format!("{what} — no cached data"),
         Some(t) => {
             let day = |ms: i64| (ms / 60_000 + offset_minutes).div_euclid(1440);
             let days = day(now) - day(t);
             let when = clock(t, offset_minutes);
             match days {
-                ..=0 => format!("offline — data up to {when}"),
-                1 => format!("offline — data up to {when} yesterday"),
-                n => format!("offline — data up to {when}, {n} days ago"),
+                ..=0 => format!("{what} — data up to {when}"),
+                1 => format!("{what} — data up to {when} yesterday"),
+                n => format!("{what} — data up to {when}, {n} days ago"),
             }
         }
     }
@@ -40,10 +41,12 @@ pub fn OfflineBanner(
     view! {
         <Show when=offline>
             <div class="offline-banner" role="status" data-newest=move || newest.get().unwrap_or_default()>
-                <strong>{move || {
-                    let text = offline_text(newest.get(), js_sys::Date::now() as i64, local_offset());
-                    if snapshot() { text.replacen("offline", "snapshot", 1) } else { text }
-                }}</strong>
+                <strong>{move || offline_text(
+                    if snapshot() { "snapshot" } else { "offline" },
+                    newest.get(),
+                    js_sys::Date::now() as i64,
+                    local_offset(),
+                )}</strong>
                 {move || if snapshot() {
                     " · an exported file: queries, zoom and variables work over the data it holds."
                 } else {
@@ -68,17 +71,24 @@ mod tests {
     fn the_banner_says_how_old_the_data_is() {
         let t = 10 * 86_400_000 + 3_723_000; // day 10, 01:02:03 UTC
         assert_eq!(
-            offline_text(Some(t), t + 60_000, 0),
+            offline_text("offline", Some(t), t + 60_000, 0),
             "offline — data up to 01:02:03"
         );
         assert_eq!(
-            offline_text(Some(t), t + 86_400_000, 0),
+            offline_text("offline", Some(t), t + 86_400_000, 0),
             "offline — data up to 01:02:03 yesterday"
         );
         assert_eq!(
-            offline_text(Some(t), t + 3 * 86_400_000, 60),
+            offline_text("offline", Some(t), t + 3 * 86_400_000, 60),
             "offline — data up to 02:02:03, 3 days ago"
         );
-        assert_eq!(offline_text(None, t, 0), "offline — no cached data");
+        assert_eq!(
+            offline_text("offline", None, t, 0),
+            "offline — no cached data"
+        );
+        assert_eq!(
+            offline_text("snapshot", Some(t), t + 60_000, 0),
+            "snapshot — data up to 01:02:03"
+        );
     }
 }
