@@ -326,10 +326,7 @@ impl Cache {
                     let dropped = self
                         .0
                         .data
-                        .try_update_value(|d| {
-                            let budget = d.store().stats().total_bytes() / 2;
-                            persist::evict(d.store_mut(), budget)
-                        })
+                        .try_update_value(|d| persist::evict_half(d.store_mut()))
                         .flatten();
                     let when = dropped.map_or("nothing yet".to_owned(), |t| {
                         crate::format::clock(t, local_offset())

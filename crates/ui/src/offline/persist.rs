@@ -348,10 +348,57 @@ pub fn evict(store: &mut Store, budget: usize) -> Option<i64> {
         .flatten()
 }
 
+/// Evicts the oldest half of the samples' bytes (labels and index stay). Halving the store's
+/// total instead would take every sample of a young store, which is mostly labels, the newest
+/// samples too, and leave its panels blank until the next scrape.
+pub fn evict_half(store: &mut Store) -> Option<i64> {
+    let stats = store.stats();
+    evict(store, stats.overhead_bytes + stats.chunk_bytes / 2)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn evicting_half_of_a_young_wide_store_keeps_the_newest_samples() {
+        // 300 series with a few samples each: one open head chunk apiece, labels outweigh data.
+        let mut store = Store::default();
+        for i in 0..300 {
+            let labels = lookout_tsdb::Labels::new([
+                ("__name__", "e2e_wide"),
+                ("instance", "some-host.example:9100"),
+                ("i", i.to_string().as_str()),
+            ]);
+            let id = store.series_id(&labels);
+            for t in 0..8i64 {
+                let _ = store.append(id, t * 100 + i, (t as f64 * 0.618 + i as f64).sin());
+            }
+        }
+        let before = store.stats();
+        assert!(before.overhead_bytes > before.chunk_bytes, "{before:?}");
+        assert!(evict_half(&mut store).is_some());
+        let after = store.stats();
+        assert!(after.samples > 0, "every sample went: {after:?}");
+        // Half the samples' bytes were freed (emptied series take their labels with them).
+        assert!(
+            after.total_bytes() <= before.total_bytes() - before.chunk_bytes / 2,
+            "{before:?} -> {after:?}"
+        );
+        assert!(
+            after.chunk_bytes < before.chunk_bytes,
+            "{before:?} -> {after:?}"
+        );
+        // The newest samples are among those kept.
+        let newest = lookout_tsdb::Labels::new([
+            ("__name__", "e2e_wide"),
+            ("instance", "some-host.example:9100"),
+            ("i", "299"),
+        ]);
+        let id = store.lookup(&newest).unwrap();
+        assert_eq!(store.time_range(id), Some((299, 7 * 100 + 299)));
+    }
 
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn manifests_round_trip_and_refuse_what_they_do_not_know() {
