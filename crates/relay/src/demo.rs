@@ -418,4 +418,59 @@ mod tests {
             assert!(b > a, "{}: {a} -> {b}", spec.name);
         }
     }
+
+    /// What the live stream costs for the demo fleet at a real scrape interval: every service's
+    /// scrapes 15 s apart, in 4 replicas started at different times, through one subscription's
+    /// block encoder as the relay sends them. Sizes are deterministic (the fleet's noise is keyed
+    /// on time), so this is a plain regression check of the wire format, not a timing.
+    #[test]
+    fn the_demo_fleet_streams_live_at_under_two_bytes_a_sample_at_15s() {
+        use std::collections::HashMap;
+        let start = 1_765_000_000_000i64;
+        let mut services = Vec::new();
+        for replica in 0..4 {
+            for (index, spec) in FLEET.iter().enumerate() {
+                let started = start - 3_600_000 - replica * 97_000;
+                services.push(Service {
+                    index,
+                    spec,
+                    state: Mutex::new(ServiceState {
+                        last_ms: started,
+                        start_ms: started,
+                        cpu: 0.0,
+                        routes: spec.routes.iter().map(|_| RouteState::default()).collect(),
+                    }),
+                });
+            }
+        }
+        let mut refs: HashMap<String, u32> = HashMap::new();
+        let mut enc = lookout_wire::BlockEncoder::default();
+        let (mut bytes, mut samples) = (0usize, 0usize);
+        for k in 0..80i64 {
+            for (i, svc) in services.iter().enumerate() {
+                // Scrapes of one round land a little apart, as they do.
+                let t = start + k * 15_000 + i as i64 * 37;
+                let body = svc.render(t);
+                let mut batch = lookout_wire::SampleBatch::default();
+                for e in Parser::new(&body) {
+                    let Entry::Sample(s) = e.unwrap() else {
+                        continue;
+                    };
+                    let key = format!("{i}/{}/{:?}", s.name, s.labels);
+                    let n = refs.len() as u32;
+                    let r = *refs.entry(key).or_insert(n);
+                    batch.push(r, t, s.value);
+                }
+                let encoded = enc.encode(&batch);
+                // The first round primes the series; the steady state is what counts.
+                if k >= 2 {
+                    bytes += encoded.len();
+                    samples += batch.len();
+                }
+            }
+        }
+        let per_sample = bytes as f64 / samples as f64;
+        eprintln!("demo fleet at 15 s: {per_sample:.3} bytes/sample over {samples} samples");
+        assert!(per_sample <= 2.0, "{per_sample:.3} bytes/sample");
+    }
 }

@@ -74,7 +74,13 @@ pub struct Hub {
     pub retention: Duration,
     pub metrics: RelayMetrics,
     pub stream: crate::stream::StreamSettings,
+    /// Compiled matchers shared by every subscription that asks for the same ones: a compiled
+    /// regex is about 10 KB, and the pages of one dashboard subscribe with the same selectors.
+    matchers: Mutex<std::collections::HashMap<String, Arc<[lookout_tsdb::Matcher]>>>,
 }
+
+/// Distinct matcher lists the hub keeps compiled; past this, lists no connection uses go.
+const MATCHER_CACHE: usize = 4096;
 
 /// How many scrape batches a connection may fall behind before it is told it lost data.
 const LIVE_QUEUE: usize = 1024;
@@ -106,7 +112,35 @@ impl Hub {
             retention,
             metrics: RelayMetrics::default(),
             stream,
+            matchers: Mutex::new(Default::default()),
         }
+    }
+
+    /// `specs` compiled, shared with every other subscription that asked for the same list.
+    pub(crate) fn matchers(
+        &self,
+        specs: &[lookout_wire::MatcherSpec],
+    ) -> Result<Arc<[lookout_tsdb::Matcher]>, lookout_tsdb::Error> {
+        let mut key = String::new();
+        for m in specs {
+            key.push_str(&format!("{:?}\0{}\0{}\u{1}", m.op, m.name, m.value));
+        }
+        let mut cache = self.matchers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = cache.get(&key) {
+            return Ok(m.clone());
+        }
+        let compiled: Arc<[lookout_tsdb::Matcher]> = specs
+            .iter()
+            .map(|m| m.to_matcher())
+            .collect::<Result<Vec<_>, _>>()?
+            .into();
+        if cache.len() >= MATCHER_CACHE {
+            cache.retain(|_, m| Arc::strong_count(m) > 1);
+        }
+        if cache.len() < MATCHER_CACHE {
+            cache.insert(key, compiled.clone());
+        }
+        Ok(compiled)
     }
 
     fn feed(&self) -> MutexGuard<'_, Feed> {

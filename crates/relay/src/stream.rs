@@ -119,7 +119,7 @@ pub(crate) async fn upgrade(ws: WebSocketUpgrade, headers: HeaderMap, hub: Arc<H
     // keeps a thousand idle connections cheap. Frames are written through, not batched.
     ws.max_message_size(limit)
         .max_frame_size(limit)
-        .read_buffer_size(limit.min(8 << 10))
+        .read_buffer_size(limit.min(4 << 10))
         .write_buffer_size(0)
         .on_upgrade(move |socket| serve(socket, hub))
 }
@@ -336,7 +336,8 @@ fn truncate(s: &str, max: usize) -> &str {
 }
 
 struct Subscription {
-    matchers: Vec<Matcher>,
+    /// Shared with other subscriptions that asked for the same ones ([`Hub::matchers`]).
+    matchers: Arc<[Matcher]>,
     /// Series whose definition this connection has sent for the subscription.
     sent: IdSet,
     /// Series checked against the matchers and found not to match.
@@ -802,10 +803,8 @@ async fn subscribe(
             ),
         ));
     }
-    let matchers = matchers
-        .iter()
-        .map(|m| m.to_matcher())
-        .collect::<Result<Vec<_>, _>>()
+    let matchers = hub
+        .matchers(matchers)
         .map_err(|e| Close::refused(code::POLICY, format!("bad matcher: {e}")))?;
     let mut s = Subscription {
         matchers,

@@ -45,9 +45,11 @@ pub use session::{Event, Session, SessionError};
 /// The protocol version this build speaks. A peer with another version is refused in the hello.
 /// Version 2: epochs and resume points, live blocks coded per subscription, history as chunks.
 /// Version 3: requests and replies, metric metadata with series, shared timestamp columns in
-/// history, target labels and health. `Hello` and `Refused` read the same in every version, so
-/// a mismatch is a refusal the user can read ([`Frame::refusal_for`]).
-pub const PROTOCOL_VERSION: u16 = 3;
+/// history, target labels and health.
+/// Version 4: live block values with decimal scales, exp-Golomb step changes of adaptive order
+/// and reused XOR windows. `Hello` and `Refused` read the same in every version, so a mismatch
+/// is a refusal the user can read ([`Frame::refusal_for`]).
+pub const PROTOCOL_VERSION: u16 = 4;
 
 /// The largest message either side accepts, in bytes.
 /// The relay's limit on what a page sends is much smaller (see the relay's stream settings).
