@@ -592,3 +592,160 @@ async fn a_page_that_only_reads_stays_connected_through_the_idle_timeout() -> an
     relay.shutdown();
     Ok(())
 }
+
+/// Two provisioned dashboards, written where `--dashboards` would read them.
+fn provisioned() -> anyhow::Result<Vec<std::sync::Arc<lookout_relay::dashboards::Provisioned>>> {
+    let dir = std::env::temp_dir().join(format!("lookout-dashboards-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(
+        dir.join("status.json"),
+        r#"{"uid": "status", "title": "Status",
+            "templating": {"list": [{"name": "job", "type": "query", "query": "label_values(up, job)"}]},
+            "panels": [{"type": "timeseries", "targets": [{"expr": "rate(e2e_counter_total{job=~\"$job\"}[$__rate_interval])"}]}]}"#,
+    )?;
+    std::fs::write(
+        dir.join("relay.json"),
+        r#"{"uid": "relay", "title": "The relay itself",
+            "panels": [{"type": "stat", "targets": [{"expr": "lookout_connections"}]}]}"#,
+    )?;
+    let d = lookout_relay::dashboards::load_dir(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    d
+}
+
+#[tokio::test]
+async fn a_token_scoped_to_a_dashboard_reads_what_the_dashboard_reads_and_nothing_else()
+-> anyhow::Result<()> {
+    let target = TestTarget::start(3.0).await?;
+    let dashboards = provisioned()?;
+    let tokens = lookout_relay::dashboards::parse_tokens(
+        "admin-token\nstatus-token dashboards=status\n",
+        "tokens.txt",
+        &dashboards,
+    )?;
+    let relay = relay_with(
+        vec![ScrapeTarget::new("e2e", target.url())],
+        200,
+        StreamSettings {
+            tokens,
+            dashboards,
+            ..StreamSettings::default()
+        },
+    )
+    .await?;
+    let everything = vec![MatcherSpec::new("__name__", MatchOp::RegexMatch, ".+")];
+    let names = |c: &Client| -> std::collections::BTreeSet<String> {
+        c.samples
+            .keys()
+            .map(|k| k.split('{').next().unwrap_or(k).to_owned())
+            .collect()
+    };
+
+    // The scoped page asks for everything and gets the dashboard's series: the counter its
+    // panel reads and `up`, which its job variable reads.
+    let mut scoped = Client::new(Some("status-token"));
+    scoped.subscribe(everything.clone(), 0);
+    scoped.connect(&url(&relay)).await?;
+    scoped
+        .run_until(Duration::from_secs(10), |c| {
+            !c.series("e2e_counter_total").is_empty() && !c.series("up{").is_empty()
+        })
+        .await?;
+    // A few scrapes more, for anything else to show up if it were going to (this ends in a
+    // timeout, which is the point).
+    let _ = scoped
+        .run_until(Duration::from_millis(1200), |_| false)
+        .await;
+    let got = names(&scoped);
+    assert_eq!(
+        got.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["e2e_counter_total", "up"],
+        "{got:?}"
+    );
+    assert!(scoped.targets.is_empty(), "{:?}", scoped.targets);
+    let values = scoped
+        .request(Request::LabelValues {
+            name: "__name__".into(),
+            matchers: Vec::new(),
+            range: None,
+        })
+        .await?;
+    assert_eq!(
+        values,
+        Reply::LabelValues(vec!["e2e_counter_total".into(), "up".into()])
+    );
+    let series = scoped
+        .request(Request::Series {
+            matchers: vec![MatcherSpec::new("job", MatchOp::Equal, "lookout")],
+            range: None,
+        })
+        .await?;
+    let Reply::Series(series) = series else {
+        anyhow::bail!("{series:?}")
+    };
+    assert!(
+        !series.is_empty() && series.iter().all(|l| l.get("__name__") == Some("up")),
+        "{series:?}"
+    );
+    let Reply::Metadata(meta) = scoped.request(Request::Metadata { metric: None }).await? else {
+        anyhow::bail!("no metadata reply")
+    };
+    assert!(
+        meta.iter().all(|m| m.metric == "e2e_counter_total"),
+        "{meta:?}"
+    );
+    for (request, want) in [
+        (Request::Targets, "targets are not among them"),
+        (
+            Request::Dashboard {
+                uid: "relay".into(),
+            },
+            "may read dashboard status, not \"relay\"",
+        ),
+    ] {
+        match scoped.request(request).await? {
+            Reply::Error {
+                kind: ReplyErrorKind::BadRequest,
+                message,
+            } if message.contains(want) => {}
+            other => anyhow::bail!("{other:?}, wanted an error saying {want:?}"),
+        }
+    }
+    let Reply::Dashboard(json) = scoped
+        .request(Request::Dashboard {
+            uid: "status".into(),
+        })
+        .await?
+    else {
+        anyhow::bail!("the scoped token could not read its own dashboard")
+    };
+    assert!(json.contains("\"Status\""), "{json}");
+
+    // The unscoped token reads everything, every dashboard, and the targets.
+    let mut admin = Client::new(Some("admin-token"));
+    admin.subscribe(everything, 0);
+    admin.connect(&url(&relay)).await?;
+    admin
+        .run_until(Duration::from_secs(10), |c| {
+            !c.series("lookout_connections").is_empty() && !c.targets.is_empty()
+        })
+        .await?;
+    assert!(names(&admin).len() > 2);
+    assert!(matches!(
+        admin
+            .request(Request::Dashboard {
+                uid: "relay".into()
+            })
+            .await?,
+        Reply::Dashboard(_)
+    ));
+    match admin
+        .request(Request::Dashboard { uid: "nope".into() })
+        .await?
+    {
+        Reply::Error { message, .. } if message.contains("\"relay\", \"status\"") => {}
+        other => anyhow::bail!("{other:?}"),
+    }
+    relay.shutdown();
+    Ok(())
+}

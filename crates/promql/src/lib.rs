@@ -53,6 +53,7 @@ pub mod promqltest;
 mod signatures;
 pub mod sort;
 mod storage;
+pub mod template;
 mod value;
 
 pub use ast::{Expr, Span, ValueType};

@@ -387,6 +387,7 @@ pub async fn start_fleet_scaled(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // in tests a panic is the failure report
 mod tests {
     use super::*;
     use lookout_tsdb::exposition::{Entry, Parser};

@@ -13,6 +13,7 @@
 //! ```
 
 pub mod config;
+pub mod dashboards;
 pub mod demo;
 pub mod discovery;
 mod http;

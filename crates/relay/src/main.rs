@@ -32,7 +32,12 @@ OPTIONS:
     --dns-server ADDR        DNS server (IP:PORT) for dns_sd_configs, instead of the
                              system's /etc/resolv.conf (repeatable)
     --token-file FILE        pages must present one of the tokens in FILE (one per line);
-                             tokens are never taken on the command line, where ps shows them
+                             tokens are never taken on the command line, where ps shows them.
+                             `TOKEN dashboards=uid,uid` scopes a token to those dashboards:
+                             it reads only the series their queries select
+    --dashboards DIR         provision the dashboards in DIR (*.json, the page's model with a
+                             uid each): served at /api/v1/dashboards, and what scoped tokens
+                             may read
     -h, --help               print this help
 ";
 
@@ -53,6 +58,8 @@ fn parse_duration(s: &str) -> anyhow::Result<Duration> {
 fn parse_args() -> anyhow::Result<RelayConfig> {
     let mut cfg = RelayConfig::default();
     let mut demo = false;
+    // Read after every flag: scoped tokens name dashboards from --dashboards.
+    let (mut token_file, mut dashboards) = (None, None);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().with_context(|| format!("{name} needs a value"));
@@ -89,23 +96,22 @@ fn parse_args() -> anyhow::Result<RelayConfig> {
                 let file = value("--token-file")?;
                 let text = std::fs::read_to_string(&file)
                     .with_context(|| format!("cannot read --token-file {file}"))?;
-                cfg.stream.tokens.extend(
-                    text.lines()
-                        .map(str::trim)
-                        .filter(|l| !l.is_empty())
-                        .map(str::to_owned),
-                );
-                anyhow::ensure!(
-                    !cfg.stream.tokens.is_empty(),
-                    "--token-file {file} holds no token"
-                );
+                token_file = Some((file, text));
             }
+            "--dashboards" => dashboards = Some(PathBuf::from(value("--dashboards")?)),
             "-h" | "--help" => {
                 print!("{USAGE}");
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other:?}\n\n{USAGE}"),
         }
+    }
+    if let Some(dir) = dashboards {
+        cfg.stream.dashboards = lookout_relay::dashboards::load_dir(&dir)?;
+    }
+    if let Some((file, text)) = token_file {
+        cfg.stream.tokens =
+            lookout_relay::dashboards::parse_tokens(&text, &file, &cfg.stream.dashboards)?;
     }
     cfg.demo = demo || (cfg.targets.is_empty() && cfg.config_file.is_none());
     cfg.scrape_timeout = cfg.scrape_timeout.min(cfg.scrape_interval);

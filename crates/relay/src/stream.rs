@@ -24,6 +24,7 @@ use lookout_wire::{
 use tokio::sync::{broadcast::error::RecvError, mpsc, oneshot};
 use tokio::time::Instant;
 
+use crate::dashboards::{Provisioned, Scope, Token};
 use crate::hub::{Hub, Replay, ScrapeBatch};
 use crate::scrape::{Health, now_ms};
 
@@ -33,8 +34,12 @@ pub struct StreamSettings {
     /// Origins (`scheme://host:port`) whose pages may connect; `*` allows any. Empty: only the
     /// relay's own origin. Requests without an Origin header (not from a browser) are allowed.
     pub allowed_origins: Vec<String>,
-    /// Bearer tokens a page must present in its hello; empty: no token needed.
-    pub tokens: Vec<String>,
+    /// Bearer tokens a page must present in its hello; empty: no token needed. A token may be
+    /// scoped to provisioned dashboards (`crate::dashboards`).
+    pub tokens: Vec<Token>,
+    /// Dashboards provisioned from `--dashboards`: served at `/api/v1/dashboards`, and what
+    /// scoped tokens may read.
+    pub dashboards: Vec<Arc<Provisioned>>,
     pub max_connections: usize,
     pub max_subscriptions: usize,
     /// Series all subscriptions of one connection may select together.
@@ -55,6 +60,7 @@ impl Default for StreamSettings {
         StreamSettings {
             allowed_origins: Vec::new(),
             tokens: Vec::new(),
+            dashboards: Vec::new(),
             max_connections: 4096,
             max_subscriptions: 64,
             max_series_per_connection: 200_000,
@@ -158,15 +164,17 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> Result<(), String>
     ))
 }
 
-/// Compares without stopping at the first difference, so timing says nothing about the token.
-fn token_matches(given: &str, tokens: &[String]) -> bool {
-    tokens.iter().fold(false, |ok, t| {
-        let eq = t.len() == given.len()
-            && t.bytes()
+/// The token `given` is, if any. Compares every token without stopping at the first
+/// difference, so timing says nothing about the tokens.
+pub(crate) fn find_token<'a>(given: &str, tokens: &'a [Token]) -> Option<&'a Token> {
+    tokens.iter().fold(None, |found, t| {
+        let eq = t.secret.len() == given.len()
+            && t.secret
+                .bytes()
                 .zip(given.bytes())
                 .fold(0u8, |acc, (a, b)| acc | (a ^ b))
                 == 0;
-        ok | eq
+        if eq { Some(t) } else { found }
     })
 }
 
@@ -338,6 +346,8 @@ fn truncate(s: &str, max: usize) -> &str {
 struct Subscription {
     /// Shared with other subscriptions that asked for the same ones ([`Hub::matchers`]).
     matchers: Arc<[Matcher]>,
+    /// The connection's token's scope: series outside it are never sent.
+    scope: Option<Arc<Scope>>,
     /// Series whose definition this connection has sent for the subscription.
     sent: IdSet,
     /// Series checked against the matchers and found not to match.
@@ -408,7 +418,8 @@ async fn run(
         Ok(Err(c)) => return c,
         Ok(Ok(f)) => f,
     };
-    match hello {
+    // What the page's token may read (`None`: everything).
+    let scope = match hello {
         Frame::Hello { version, .. } if version != PROTOCOL_VERSION => {
             let newer = if version < PROTOCOL_VERSION {
                 "reload the page to get the relay's version of the app"
@@ -426,23 +437,25 @@ async fn run(
             };
         }
         Frame::Hello { token, .. } => {
-            if !settings.tokens.is_empty() {
-                match token {
+            if settings.tokens.is_empty() {
+                None
+            } else {
+                match token.map(|t| find_token(&t, &settings.tokens)) {
                     None => {
                         return Close::refused(
                             code::POLICY,
                             "this relay needs a token: set one in the connection settings",
                         );
                     }
-                    Some(t) if !token_matches(&t, &settings.tokens) => {
+                    Some(None) => {
                         return Close::refused(code::POLICY, "the token was not accepted");
                     }
-                    Some(_) => {}
+                    Some(Some(t)) => t.scope.clone(),
                 }
             }
         }
         _ => return Close::refused(code::PROTOCOL, "expected a hello frame first"),
-    }
+    };
     if let Err(c) = out
         .send(&Frame::Welcome {
             version: PROTOCOL_VERSION,
@@ -482,7 +495,8 @@ async fn run(
             }
         }
         let v = hub.targets_version.load(Ordering::Relaxed);
-        if v != targets_seen {
+        // A scoped token reads its dashboards' series, not the relay's targets.
+        if v != targets_seen && scope.is_none() {
             targets_seen = v;
             if let Err(c) = out.push(&targets_frame(hub)) {
                 return c;
@@ -495,13 +509,13 @@ async fn run(
                     // A pong (or ping): the page is there.
                     Ok(None) => Ok(()),
                     Ok(Some(Frame::Subscribe { sub, matchers, start, resume })) => {
-                        subscribe(hub, out, &mut subs, sub, &matchers, start, resume, &mut behind).await
+                        subscribe(hub, out, &mut subs, sub, &matchers, &scope, start, resume, &mut behind).await
                     }
                     Ok(Some(Frame::Unsubscribe { sub })) => {
                         subs.remove(&sub);
                         Ok(())
                     }
-                    Ok(Some(Frame::Request { id, request })) => out.push_bytes(reply_frame(hub, id, &request)),
+                    Ok(Some(Frame::Request { id, request })) => out.push_bytes(reply_frame(hub, scope.as_deref(), id, &request)),
                     Ok(Some(other)) => Err(Close::refused(
                         code::PROTOCOL,
                         format!("unexpected frame from a page: {}", frame_name(&other)),
@@ -728,15 +742,148 @@ fn answer(hub: &Hub, request: &Request) -> Reply {
         }
         Request::Metadata { metric } => Reply::Metadata(hub.metadata().query(metric.as_deref())),
         Request::Targets => Reply::Targets(target_health(hub)),
+        Request::Dashboard { uid } => {
+            let ds = &hub.stream.dashboards;
+            match ds.iter().find(|d| &d.uid == uid) {
+                Some(d) => Reply::Dashboard(d.json.clone()),
+                None if ds.is_empty() => bad(format!(
+                    "no dashboard {uid:?} here: this relay provisions none (--dashboards)"
+                )),
+                None => bad(format!(
+                    "no dashboard {uid:?} here; the relay provisions {}",
+                    ds.iter()
+                        .map(|d| format!("{:?}", d.uid))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            }
+        }
         _ => bad("this relay does not know that request".into()),
     }
 }
 
+/// Answers a request on a connection whose token is scoped to dashboards: over the series the
+/// scope admits only (each of its selectors narrows the request, the answers are merged), and
+/// metadata only of the families those series belong to. Targets are not the token's to see.
+fn answer_scoped(hub: &Hub, scope: &Scope, request: &Request) -> Reply {
+    let narrowed = |sel: &[Matcher], matchers: &[lookout_wire::MatcherSpec]| {
+        let mut m = matchers.to_vec();
+        m.extend(sel.iter().map(lookout_wire::MatcherSpec::from));
+        m
+    };
+    let each = |build: &dyn Fn(Vec<lookout_wire::MatcherSpec>) -> Request,
+                matchers: &[lookout_wire::MatcherSpec]|
+     -> Result<Vec<Reply>, Reply> {
+        scope
+            .selectors()
+            .iter()
+            .map(|sel| match answer(hub, &build(narrowed(sel, matchers))) {
+                e @ Reply::Error { .. } => Err(e),
+                r => Ok(r),
+            })
+            .collect()
+    };
+    let merged = match request {
+        Request::LabelNames { matchers, range } => each(
+            &|m| Request::LabelNames {
+                matchers: m,
+                range: *range,
+            },
+            matchers,
+        )
+        .map(|replies| {
+            let mut all = std::collections::BTreeSet::new();
+            for r in replies {
+                if let Reply::LabelNames(v) = r {
+                    all.extend(v);
+                }
+            }
+            Reply::LabelNames(all.into_iter().collect())
+        }),
+        Request::LabelValues {
+            name,
+            matchers,
+            range,
+        } => each(
+            &|m| Request::LabelValues {
+                name: name.clone(),
+                matchers: m,
+                range: *range,
+            },
+            matchers,
+        )
+        .map(|replies| {
+            let mut all = std::collections::BTreeSet::new();
+            for r in replies {
+                if let Reply::LabelValues(v) = r {
+                    all.extend(v);
+                }
+            }
+            Reply::LabelValues(all.into_iter().collect())
+        }),
+        Request::Series { matchers, range } => each(
+            &|m| Request::Series {
+                matchers: m,
+                range: *range,
+            },
+            matchers,
+        )
+        .map(|replies| {
+            let mut all: Vec<lookout_tsdb::Labels> = Vec::new();
+            for r in replies {
+                if let Reply::Series(v) = r {
+                    for l in v {
+                        if !all.contains(&l) {
+                            all.push(l);
+                        }
+                    }
+                }
+            }
+            Reply::Series(all)
+        }),
+        Request::Metadata { metric } => {
+            let store = hub.store();
+            let mut families = HashSet::new();
+            for sel in scope.selectors() {
+                for id in store.select(sel) {
+                    if let Some(l) = store.labels(id)
+                        && let Some(name) = l.get("__name__")
+                    {
+                        families.extend(lookout_wire::family_candidates(name).map(str::to_owned));
+                    }
+                }
+            }
+            drop(store);
+            let mut all = hub.metadata().query(metric.as_deref());
+            all.retain(|m| families.contains(m.metric.as_str()));
+            Ok(Reply::Metadata(all))
+        }
+        Request::Targets => Err(Reply::Error {
+            kind: ReplyErrorKind::BadRequest,
+            message:
+                "this token reads its dashboards' series; the relay's targets are not among them"
+                    .into(),
+        }),
+        Request::Dashboard { uid } if !scope.allows_dashboard(uid) => Err(Reply::Error {
+            kind: ReplyErrorKind::BadRequest,
+            message: format!(
+                "this token may read dashboard {}, not {uid:?}",
+                scope.dashboards.join(", ")
+            ),
+        }),
+        _ => Ok(answer(hub, request)),
+    };
+    merged.unwrap_or_else(|e| e)
+}
+
 /// The reply frame to request `id`; an answer too large for one frame becomes an error saying so.
-fn reply_frame(hub: &Hub, id: u32, request: &Request) -> Vec<u8> {
+fn reply_frame(hub: &Hub, scope: Option<&Scope>, id: u32, request: &Request) -> Vec<u8> {
     let bytes = Frame::Reply {
         id,
-        reply: answer(hub, request),
+        reply: match scope {
+            None => answer(hub, request),
+            Some(scope) => answer_scoped(hub, scope, request),
+        },
     }
     .encode();
     if bytes.len() <= MAX_REPLY_BYTES {
@@ -790,6 +937,7 @@ async fn subscribe(
     subs: &mut HashMap<u32, Subscription>,
     sub: u32,
     matchers: &[lookout_wire::MatcherSpec],
+    scope: &Option<Arc<Scope>>,
     start: i64,
     resume: Option<Resume>,
     behind: &mut Option<Instant>,
@@ -808,6 +956,7 @@ async fn subscribe(
         .map_err(|e| Close::refused(code::POLICY, format!("bad matcher: {e}")))?;
     let mut s = Subscription {
         matchers,
+        scope: scope.clone(),
         sent: IdSet::default(),
         rejected: IdSet::default(),
         encoder: BlockEncoder::default(),
@@ -867,7 +1016,10 @@ fn history(hub: &Hub, sub: u32, s: &mut Subscription, start: i64) -> Vec<Frame> 
     let store = hub.store();
     // Under the store lock: every batch published so far is in the store.
     let seq = hub.last_seq();
-    let ids = store.select(&s.matchers);
+    let mut ids = store.select(&s.matchers);
+    if let Some(scope) = &s.scope {
+        ids.retain(|id| store.labels(*id).is_some_and(|l| scope.admits(&l)));
+    }
     let mut frames = Vec::new();
     let defs: Vec<SeriesDef> = ids
         .iter()
@@ -1017,6 +1169,7 @@ fn live_frames(
                 .matchers
                 .iter()
                 .all(|m| m.matches(labels.get(m.name()).unwrap_or("")))
+                || s.scope.as_ref().is_some_and(|sc| !sc.admits(&labels))
             {
                 s.rejected.insert(id);
                 continue;

@@ -19,7 +19,6 @@ use crate::connection::{ConnState, Connection, Handlers, default_relay_url, page
 use crate::data::PageData;
 use crate::model::Dashboard;
 use crate::offline::{self, Cache, CacheStatus};
-use crate::query::PanelQuery;
 use crate::starters;
 use crate::storage::Db;
 use crate::url_state::{Route, TimeSel, parse_time, route, time_params};
@@ -143,22 +142,13 @@ pub fn subscriptions(d: &Dashboard) -> Vec<Vec<MatcherSpec>> {
     subs
 }
 
-/// The selectors of one (uninterpolated) query, without matchers on variables.
+/// The selectors of one (uninterpolated) query, without matchers on variables: the same
+/// reading the relay makes of a dashboard to scope its tokens.
 pub fn selectors(expr: &str) -> Vec<Vec<MatcherSpec>> {
-    const MARK: &str = "__lookout_var__";
-    let ctx = Context {
-        start: 0,
-        end: 3_600_000,
-        interval_ms: 60_000,
-        scrape_ms: SCRAPE_MS,
-    };
-    let text = variables::Scope::default().interpolate(expr, &ctx);
-    let text = variables::mark_variables(&text, MARK);
-    PanelQuery::parse(&text)
-        .map(|q| q.subscriptions())
+    lookout_promql::template::selectors(expr)
         .unwrap_or_default()
-        .into_iter()
-        .map(|m| m.into_iter().filter(|m| !m.value.contains(MARK)).collect())
+        .iter()
+        .map(|s| s.iter().map(MatcherSpec::from).collect())
         .collect()
 }
 

@@ -355,39 +355,7 @@ impl Scope {
     }
 }
 
-/// Replaces every variable reference left in `text` (`$x`, `${x}`, `[[x]]`) with `mark`.
-pub fn mark_variables(text: &str, mark: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find(['$', '[']) {
-        out.push_str(&rest[..i]);
-        let at = &rest[i..];
-        let len = if let Some(inner) = at.strip_prefix("${") {
-            inner.find('}').map(|j| j + 3)
-        } else if let Some(inner) = at.strip_prefix("[[") {
-            inner.find("]]").map(|j| j + 4)
-        } else if let Some(inner) = at.strip_prefix('$') {
-            let n = inner
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(inner.len());
-            (n > 0).then_some(n + 1)
-        } else {
-            None
-        };
-        match len {
-            Some(len) => {
-                out.push_str(mark);
-                rest = &at[len..];
-            }
-            None => {
-                out.push_str(&at[..1]);
-                rest = &at[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
+pub use lookout_promql::template::mark_variables;
 
 fn split_fmt(s: &str) -> (&str, Option<&str>) {
     match s.split_once(':') {

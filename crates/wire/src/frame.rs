@@ -746,6 +746,16 @@ mod tests {
                 id: u32::MAX,
                 request: Request::Targets,
             },
+            Frame::Request {
+                id: 7,
+                request: Request::Dashboard {
+                    uid: "status".into(),
+                },
+            },
+            Frame::Reply {
+                id: 7,
+                reply: Reply::Dashboard(r#"{"uid":"status","panels":[]}"#.into()),
+            },
             Frame::Reply {
                 id: 1,
                 reply: Reply::LabelNames(vec!["__name__".into(), "job".into()]),

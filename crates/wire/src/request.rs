@@ -41,6 +41,8 @@ pub enum Request {
     Metadata { metric: Option<String> },
     /// Health of every scrape target.
     Targets,
+    /// A dashboard the relay provisions (`--dashboards`), by uid: its JSON.
+    Dashboard { uid: String },
 }
 
 /// HELP/TYPE/UNIT of one metric family as its targets expose them.
@@ -125,6 +127,8 @@ pub enum Reply {
     Series(Vec<Labels>),
     Metadata(Vec<MetricMetadata>),
     Targets(Vec<TargetHealth>),
+    /// A provisioned dashboard's JSON, as the relay read it.
+    Dashboard(String),
     Error {
         kind: ReplyErrorKind,
         message: String,
@@ -137,6 +141,7 @@ mod tag {
     pub const SERIES: u8 = 3;
     pub const METADATA: u8 = 4;
     pub const TARGETS: u8 = 5;
+    pub const DASHBOARD: u8 = 6;
     pub const ERROR: u8 = 0x7f;
 }
 
@@ -243,6 +248,10 @@ pub(crate) fn write_request(w: &mut Writer, req: &Request) {
             }
         }
         Request::Targets => w.u8(tag::TARGETS),
+        Request::Dashboard { uid } => {
+            w.u8(tag::DASHBOARD);
+            w.str(uid);
+        }
     }
 }
 
@@ -269,6 +278,9 @@ pub(crate) fn read_request(r: &mut Reader<'_>) -> Result<Request, DecodeError> {
             },
         },
         tag::TARGETS => Request::Targets,
+        tag::DASHBOARD => Request::Dashboard {
+            uid: r.str()?.to_owned(),
+        },
         t => return Err(r.err(DecodeErrorKind::UnknownTag("request", t))),
     })
 }
@@ -362,6 +374,10 @@ pub(crate) fn write_reply(w: &mut Writer, reply: &Reply) {
                 write_target(w, t);
             }
         }
+        Reply::Dashboard(json) => {
+            w.u8(tag::DASHBOARD);
+            w.str(json);
+        }
         Reply::Error { kind, message } => {
             w.u8(tag::ERROR);
             w.u8(match kind {
@@ -402,6 +418,7 @@ pub(crate) fn read_reply(r: &mut Reader<'_>) -> Result<Reply, DecodeError> {
             }
             Reply::Targets(v)
         }
+        tag::DASHBOARD => Reply::Dashboard(r.str()?.to_owned()),
         tag::ERROR => {
             let kind = match r.u8()? {
                 1 => ReplyErrorKind::BadRequest,
