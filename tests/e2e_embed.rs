@@ -616,3 +616,110 @@ async fn a_dashboard_downloaded_as_html_opens_from_disk_offline_and_stays_intera
     }
     result
 }
+
+#[tokio::test]
+async fn an_element_with_a_token_scoped_to_a_dashboard_draws_it_and_no_other() -> anyhow::Result<()>
+{
+    let target = TestTarget::start(5.0).await?;
+    let host = Host::start().await?;
+    let dir = std::env::temp_dir().join(format!("lookout-e2e-dashboards-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(
+        dir.join("status.json"),
+        r#"{"uid": "status", "title": "Status page",
+            "templating": {"list": [{"name": "job", "type": "query", "query": "label_values(up, job)", "multi": true, "includeAll": true, "current": {"value": ["$__all"]}}]},
+            "panels": [{"id": 1, "type": "stat", "title": "Requests", "gridPos": {"x": 0, "y": 0, "w": 12, "h": 6},
+                        "targets": [{"expr": "e2e_counter_total{job=~\"$job\"}"}]}]}"#,
+    )?;
+    std::fs::write(
+        dir.join("relay.json"),
+        r#"{"uid": "relay", "title": "The relay", "panels": [{"id": 1, "type": "stat", "title": "Pages", "gridPos": {"x": 0, "y": 0, "w": 12, "h": 6}, "targets": [{"expr": "lookout_connections"}]}]}"#,
+    )?;
+    let dashboards = lookout_relay::dashboards::load_dir(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    let dashboards = dashboards?;
+    let tokens = lookout_relay::dashboards::parse_tokens(
+        "status-token dashboards=status\n",
+        "tokens.txt",
+        &dashboards,
+    )?;
+    let relay = Relay::start(RelayConfig {
+        listen: "127.0.0.1:0".parse()?,
+        dist: Some(dist()?),
+        targets: vec![ScrapeTarget::new("e2e", target.url())],
+        scrape_interval: Duration::from_millis(500),
+        scrape_timeout: Duration::from_millis(400),
+        embed_origins: vec![host.origin()],
+        stream: lookout_relay::stream::StreamSettings {
+            tokens,
+            dashboards,
+            ..Default::default()
+        },
+        ..RelayConfig::default()
+    })
+    .await?;
+    let base = format!("http://{}", relay.local_addr());
+    let browser = Browser::start().await?;
+    let result = async {
+        host.set(element_page(
+            &base,
+            &[
+                r#"dashboard="status" panel="1" token="status-token""#,
+                r#"dashboard="relay" token="status-token""#,
+            ],
+            &[],
+        ));
+        browser.goto(&format!("{}/", host.origin())).await?;
+        // The provisioned dashboard comes from the relay and its panel draws live.
+        wait(
+            &browser,
+            "the status panel to draw",
+            &in_element(
+                0,
+                r#"const p = root.querySelector('.panel'); return p && p.dataset.last === "5";"#,
+            ),
+        )
+        .await?;
+        target.set(6.0);
+        wait(
+            &browser,
+            "the status panel to follow",
+            &in_element(
+                0,
+                r#"const p = root.querySelector('.panel'); return p && p.dataset.last === "6";"#,
+            ),
+        )
+        .await?;
+        // The other dashboard is not the token's: the element says so instead of drawing.
+        let said = wait(
+            &browser,
+            "the second element to say the token may not read it",
+            &in_element(
+                1,
+                "const e = root.querySelector('.embed-error'); return e ? e.textContent : null;",
+            ),
+        )
+        .await?;
+        let said = said.as_str().unwrap_or_default();
+        anyhow::ensure!(
+            said.contains("may read dashboard status, not \"relay\""),
+            "the element says {said:?}"
+        );
+        anyhow::ensure!(
+            browser
+                .eval(&in_element(
+                    1,
+                    "return root.querySelector('.panel') === null;"
+                ))
+                .await?
+                == json!(true),
+            "the refused dashboard drew a panel"
+        );
+        screenshot(&browser, "element-scoped-token").await?;
+        anyhow::Ok(())
+    }
+    .await;
+    browser.close().await;
+    relay.shutdown();
+    result
+}

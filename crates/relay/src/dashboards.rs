@@ -112,7 +112,11 @@ pub fn load_dir(dir: &Path) -> anyhow::Result<Vec<Arc<Provisioned>>> {
 
 /// One dashboard file.
 pub fn parse(text: &str) -> anyhow::Result<Provisioned> {
-    let v: Value = serde_json::from_str(text).context("not JSON")?;
+    let mut v: Value = serde_json::from_str(text).context("not JSON")?;
+    // Grafana's API wraps the dashboard: `{"dashboard": {...}, "meta": {...}}`.
+    if let Some(inner) = v.get_mut("dashboard").filter(|d| d.is_object()) {
+        v = inner.take();
+    }
     let uid = match v.get("uid") {
         Some(Value::String(u)) if valid_uid(u) => u.clone(),
         Some(Value::String(u)) => {
@@ -355,6 +359,8 @@ mod tests {
         assert!(err("{").contains("not JSON"));
         assert!(err(r#"{"title": "x"}"#).contains("no \"uid\""));
         assert!(err(r#"{"uid": "../etc"}"#).contains("uid \"../etc\""));
+        let wrapped = parse(r#"{"dashboard": {"uid": "w", "panels": []}, "meta": {}}"#).unwrap();
+        assert_eq!(wrapped.uid, "w");
         let ds = vec![Arc::new(parse(STATUS).unwrap())];
         let t = parse_tokens("# comment\nabc\n\ndef dashboards=status\n", "t.txt", &ds).unwrap();
         assert_eq!(t.len(), 2);

@@ -183,6 +183,27 @@ async fn load(r: &Route) -> Result<Dashboard, String> {
     starter(uid).ok_or_else(|| format!("there is no dashboard {uid:?} in this browser"))
 }
 
+/// A dashboard the relay provisions (`--dashboards`), asked for over the stream so that the
+/// page's token decides (a token scoped to other dashboards gets the relay's refusal).
+pub(crate) async fn from_relay(
+    conn: StoredValue<Option<Connection>, LocalStorage>,
+    uid: &str,
+) -> Result<Dashboard, String> {
+    let ask = conn.with_value(|c| {
+        c.as_ref().map(|c| {
+            c.ask(lookout_wire::Request::Dashboard {
+                uid: uid.to_owned(),
+            })
+        })
+    });
+    match ask.ok_or("no relay connection to ask")?.await {
+        Ok(lookout_wire::Reply::Dashboard(json)) => Dashboard::from_json(&json)
+            .map_err(|e| format!("the relay's dashboard {uid:?} cannot be read: {e}")),
+        Ok(_) => Err(crate::connection::RequestError::Unexpected.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// The starter dashboard `uid` names: the services overview, or its board for one job.
 pub(crate) fn starter(uid: &str) -> Option<Dashboard> {
     if uid == starters::OVERVIEW_UID {
@@ -567,9 +588,9 @@ pub fn App() -> impl IntoView {
         let has_time = time.is_some();
         let embed = embed.clone();
         spawn_local(async move {
-            let loaded = match embed {
+            let loaded = match &embed {
                 None => load(&r).await,
-                Some(Err(e)) => Err(e),
+                Some(Err(e)) => Err(e.clone()),
                 Some(Ok(spec)) => match &spec.def {
                     Some(json) => Dashboard::from_json(json)
                         .map_err(|e| format!("the embedded dashboard (def=) cannot be read: {e}")),
@@ -593,7 +614,27 @@ pub fn App() -> impl IntoView {
                 }
                 Err(e) => {
                     start(subscriptions(&Dashboard::default()));
-                    load_error.set(Some(e));
+                    // Not in this browser nor a starter: perhaps the relay provisions it.
+                    let what = match &embed {
+                        Some(Ok(spec)) if spec.def.is_some() => return load_error.set(Some(e)),
+                        Some(Ok(spec)) => Some(spec.what),
+                        _ => None,
+                    };
+                    let Route::Dashboard(uid) = &r else {
+                        return load_error.set(Some(e));
+                    };
+                    let found = from_relay(page.conn, uid).await.and_then(|d| match what {
+                        Some(w) => crate::embed::select(&d, w),
+                        None => Ok(d),
+                    });
+                    match found {
+                        Ok(d) => {
+                            page.subscribe_new(&d);
+                            document().set_title(&format!("{} · Lookout", d.title));
+                            doc.set(Some(d));
+                        }
+                        Err(relay) => load_error.set(Some(format!("{e}; {relay}"))),
+                    }
                 }
             }
         });

@@ -62,8 +62,9 @@ impl ElementSpec {
         })
     }
 
-    /// The dashboard part the element shows. Only what travels with the element can be shown:
-    /// a starter, queries, or a whole dashboard in `def` (the host's storage is not the app's).
+    /// The dashboard part the element shows from what travels with it: a starter, queries, or
+    /// a whole dashboard in `def` (the host's storage is not the app's). Any other uid is asked
+    /// of the relay (`app::from_relay`), which provisions dashboards with `--dashboards`.
     pub fn dashboard(&self) -> Result<Dashboard, String> {
         let whole = match (&self.embed.def, &self.route) {
             (Some(json), _) => Dashboard::from_json(json)
@@ -71,8 +72,9 @@ impl ElementSpec {
             (None, Route::Queries(exprs)) => crate::starters::from_queries(exprs),
             (None, Route::Dashboard(uid)) => crate::app::starter(uid).ok_or_else(|| {
                 format!(
-                    "dashboard={uid:?} is not one of the relay's starter dashboards; pass the \
-                     dashboard's JSON in def= (the Share dialog writes it)"
+                    "dashboard={uid:?} is neither a starter nor one the relay provisions \
+                     (--dashboards); or pass the dashboard's JSON in def= (the Share dialog \
+                     writes it)"
                 )
             })?,
             (None, Route::List) => return Err("name a dashboard, an expr or a def".into()),
@@ -235,7 +237,19 @@ fn element_view(spec: ElementSpec, shared: Shared) -> impl IntoView {
         zoom.get()
             .unwrap_or_else(|| (now.get() - range_ms, now.get()))
     });
-    let load_error = RwSignal::new(loaded.as_ref().err().cloned());
+    // A uid that is no starter may be a dashboard the relay provisions: ask it, and say what
+    // went wrong only once it has answered.
+    let from_relay = match (&loaded, &spec.embed.def, &spec.route) {
+        (Err(_), None, Route::Dashboard(uid)) => Some(uid.clone()),
+        _ => None,
+    };
+    let load_error = RwSignal::new(
+        loaded
+            .as_ref()
+            .err()
+            .cloned()
+            .filter(|_| from_relay.is_none()),
+    );
     let doc = RwSignal::new(loaded.ok());
     let wanted = RwSignal::new(spec.wanted);
     let page = Page {
@@ -254,6 +268,23 @@ fn element_view(spec: ElementSpec, shared: Shared) -> impl IntoView {
     };
     if let Some(d) = doc.get_untracked() {
         page.subscribe_new(&d);
+    }
+    if let Some(uid) = from_relay {
+        let what = spec.embed.what;
+        leptos::task::spawn_local(async move {
+            let found = crate::app::from_relay(page.conn, &uid)
+                .await
+                .and_then(|d| embed::select(&d, what));
+            match found {
+                Ok(d) => {
+                    page.subscribe_new(&d);
+                    doc.set(Some(d));
+                }
+                // The relay's answer says it all: not provisioned (and which are), or not
+                // the token's to read.
+                Err(relay) => load_error.set(Some(format!("dashboard={uid:?}: {relay}"))),
+            }
+        });
     }
     let newest = Signal::derive(move || {
         shared.version.track();
