@@ -51,7 +51,9 @@ mod lexer;
 mod parser;
 pub mod promqltest;
 mod signatures;
-pub mod sort;
+/// The page's one-instance stable sorts, from `lookout_tsdb` (where every crate of the page can
+/// reach them).
+pub use lookout_tsdb::sort;
 mod storage;
 pub mod template;
 mod value;

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use crate::matcher::Shape;
+use crate::sort::SortDyn;
 use crate::{Labels, MatchOp, Matcher};
 
 /// Ascending series numbers.
@@ -107,7 +108,7 @@ impl Index {
     ) -> Vec<u32> {
         // Cheap matchers first: equality and literal sets are lookups, regexes scan values.
         let mut order: Vec<&Matcher> = matchers.iter().collect();
-        order.sort_by_key(|m| match m.shape() {
+        order.sort_by_key_dyn(|m| match m.shape() {
             Shape::Literal(_) | Shape::Set(_) => 0,
             _ => 1,
         });

@@ -50,6 +50,7 @@ mod matcher;
 pub mod regex;
 mod retention;
 pub mod snapshot;
+pub mod sort;
 mod store;
 mod symbols;
 pub mod testdata;

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::sort::SortDyn;
 use crate::{Error, ErrorKind};
 
 /// The four matcher operators of PromQL.
@@ -60,7 +61,7 @@ fn shape_of(op: MatchOp, value: &str) -> Shape {
     }
     if !value.chars().any(|c| is_meta(c) && c != '|') {
         let mut set: Vec<String> = value.split('|').map(str::to_owned).collect();
-        set.sort();
+        set.sort_by_dyn(Ord::cmp);
         set.dedup();
         return Shape::Set(set);
     }

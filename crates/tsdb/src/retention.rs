@@ -8,6 +8,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use crate::chunk::Encoding;
+use crate::sort::SortDyn;
 use crate::store::{Head, Series, seal_head};
 use crate::{Store, Timestamp};
 
@@ -160,7 +161,7 @@ impl Store {
                 series,
             })
             .collect();
-        v.sort_by(|a, b| b.values.cmp(&a.values).then_with(|| a.name.cmp(&b.name)));
+        v.sort_by_dyn(|a, b| b.values.cmp(&a.values).then_with(|| a.name.cmp(&b.name)));
         v
     }
 

@@ -3,6 +3,7 @@
 //! matching suggestions from the page's store and the engine's function table.
 
 use crate::variables::LabelSource;
+use lookout_tsdb::sort::SortDyn;
 
 /// What the cursor is in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,7 +128,7 @@ pub fn suggest(
         .filter(|s| s.to_lowercase().starts_with(&lower) && **s != typed)
         .cloned()
         .collect();
-    hits.sort();
+    hits.sort_by_dyn(Ord::cmp);
     hits.dedup();
     if hits.len() < limit {
         let mut more: Vec<String> = all
@@ -138,7 +139,7 @@ pub fn suggest(
                     && s.to_lowercase().contains(&lower)
             })
             .collect();
-        more.sort();
+        more.sort_by_dyn(Ord::cmp);
         more.dedup();
         hits.extend(more);
     }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use lookout_tsdb::sort::SortDyn;
 use lookout_tsdb::{Labels, MatchOp, Matcher, SeriesId, Store, is_stale_nan};
 use lookout_wire::{Event, MetricMetadata};
 
@@ -205,7 +206,7 @@ impl PageData {
             })
             .flat_map(|m| self.store.select(&m))
             .collect();
-        ids.sort_by_key(|id| id.0);
+        ids.sort_by_key_dyn(|id| id.0);
         ids.dedup();
         let mut out = Store::default();
         for from in ids {
@@ -253,7 +254,7 @@ impl PageData {
                 .iter()
                 .map(|t| (t.job().to_owned(), t.instance().to_owned(), t.up()))
                 .collect();
-            out.sort();
+            out.sort_by_dyn(Ord::cmp);
             return out;
         }
         let Ok(m) = Matcher::new(MatchOp::Equal, "__name__", "up") else {
@@ -268,7 +269,7 @@ impl PageData {
                 (job, instance, s.last() == Some(1.0))
             })
             .collect();
-        out.sort();
+        out.sort_by_dyn(Ord::cmp);
         out
     }
 }

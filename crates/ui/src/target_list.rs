@@ -1,6 +1,7 @@
 //! The targets page's logic: the relay's target health grouped by job, filtered by health and
 //! by text, as Prometheus's `/targets` page lists them.
 
+use lookout_tsdb::sort::SortDyn;
 use lookout_wire::TargetHealth;
 
 /// Which targets to list.
@@ -44,7 +45,7 @@ pub fn grouped(
                     .any(|f| f.to_lowercase().contains(&needle))
         })
         .collect();
-    list.sort_by(|a, b| (a.job(), a.instance()).cmp(&(b.job(), b.instance())));
+    list.sort_by_dyn(|a, b| (a.job(), a.instance()).cmp(&(b.job(), b.instance())));
     let mut out: Vec<(String, usize, Vec<TargetHealth>)> = Vec::new();
     for t in list {
         match out.last_mut() {

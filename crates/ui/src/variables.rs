@@ -535,7 +535,7 @@ pub fn resolve(
 fn sort_options(o: &mut [String], sort: u64) {
     let num = |s: &String| s.parse::<f64>().unwrap_or(f64::NAN);
     match sort {
-        1 | 5 => o.sort(),
+        1 | 5 => o.sort_by_dyn(Ord::cmp),
         2 | 6 => o.sort_by_dyn(|a, b| b.cmp(a)),
         3 => o.sort_by_dyn(|a, b| num(a).total_cmp(&num(b))),
         4 => o.sort_by_dyn(|a, b| num(b).total_cmp(&num(a))),

@@ -22,6 +22,8 @@
 //! fresh XOR window every time cost 2.1; see the relay's demo tests and `bench_stream`); the
 //! encoding stays simple so the page decodes it quickly.
 
+use lookout_tsdb::sort::SortDyn;
+
 use crate::codec::{BitReader, BitWriter, Reader, Writer, unzigzag, zigzag};
 use crate::{DecodeError, DecodeErrorKind, SampleBatch};
 
@@ -111,7 +113,7 @@ impl Table {
             }
             return;
         }
-        self.fresh.sort_unstable_by_key(|s| s.r);
+        self.fresh.sort_by_key_dyn(|s| s.r);
         let mut out = Vec::with_capacity(self.sorted.len() + self.fresh.len());
         let (mut a, mut b) = (self.sorted.iter().peekable(), self.fresh.iter().peekable());
         while let (Some(x), Some(y)) = (a.peek(), b.peek()) {

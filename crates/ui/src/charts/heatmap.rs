@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use lookout_tsdb::sort::SortDyn;
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 use web_sys::HtmlCanvasElement;
@@ -54,7 +55,7 @@ pub fn decumulate(series: &[SeriesView]) -> Result<Heat, String> {
             }
         }
     }
-    les.sort_by(f64::total_cmp);
+    les.sort_by_dyn(f64::total_cmp);
     let times: Vec<i64> = by_le
         .values()
         .flat_map(|c| c.keys().copied())

@@ -69,7 +69,7 @@ mod tests {
             .collect();
         let a = assign_colors(ls.iter());
         let mut uniq = a.clone();
-        uniq.sort();
+        uniq.sort_by_dyn(Ord::cmp);
         uniq.dedup();
         assert_eq!(uniq.len(), 5);
         let b = assign_colors(ls.iter().rev());

@@ -3,6 +3,7 @@
 //! toolbar (edit, add panel, settings, export) and the panel editor.
 
 use leptos::prelude::*;
+use lookout_tsdb::sort::SortDyn;
 use wasm_bindgen::JsCast;
 
 use crate::app::{Page, SCRAPE_MS};
@@ -202,7 +203,7 @@ fn download_html(page: Page, busy: RwSignal<bool>) {
         .into_iter()
         .flat_map(|(k, vs)| vs.into_iter().map(move |v| (format!("var-{k}"), v)))
         .collect();
-    vars.sort();
+    vars.sort_by_dyn(Ord::cmp);
     let snapshot = page
         .data
         .with_value(|data| crate::export::snapshot_for(&d, data));

@@ -3,6 +3,7 @@
 //! dashboard) travels in the URL (`embed::shared_def`), so the snippet works in any browser.
 
 use leptos::prelude::*;
+use lookout_tsdb::sort::SortDyn;
 
 use crate::app::{Page, url_pairs};
 use crate::embed::{self, EmbedWhat};
@@ -28,7 +29,7 @@ pub fn ShareDialog(page: Page, panel: Option<u32>, on_close: Callback<()>) -> im
         .into_iter()
         .filter(|(_, v)| !v.is_empty())
         .collect();
-    vars.sort();
+    vars.sort_by_dyn(Ord::cmp);
     let theme = document()
         .document_element()
         .and_then(|e| e.get_attribute("data-theme"));
