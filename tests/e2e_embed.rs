@@ -87,6 +87,14 @@ window.addEventListener("message", (e) => {{
 }
 
 async fn relay(target: &TestTarget, embed_origins: Vec<String>) -> anyhow::Result<Relay> {
+    relay_with(target, embed_origins, Default::default()).await
+}
+
+async fn relay_with(
+    target: &TestTarget,
+    embed_origins: Vec<String>,
+    stream: lookout_relay::stream::StreamSettings,
+) -> anyhow::Result<Relay> {
     Relay::start(RelayConfig {
         listen: "127.0.0.1:0".parse()?,
         dist: Some(dist()?),
@@ -94,6 +102,7 @@ async fn relay(target: &TestTarget, embed_origins: Vec<String>) -> anyhow::Resul
         scrape_interval: Duration::from_millis(500),
         scrape_timeout: Duration::from_millis(400),
         embed_origins,
+        stream,
         ..RelayConfig::default()
     })
     .await
@@ -474,29 +483,10 @@ async fn an_element_on_a_host_that_is_not_allowed_says_so() -> anyhow::Result<()
             &[],
         ));
         browser.goto(&format!("{}/", host.origin())).await?;
-        let said = wait(
-            &browser,
-            "the element to say it was refused",
-            &in_element(
-                0,
-                "const e = root.querySelector('.embed-error'); return e ? e.textContent : null;",
-            ),
-        )
-        .await?;
-        let said = said.as_str().unwrap_or_default();
+        let said = refusal(&browser, 0).await?;
         anyhow::ensure!(
             said.contains(&host.origin()) && said.contains("embed origins"),
             "the element says {said:?}"
-        );
-        anyhow::ensure!(
-            browser
-                .eval(&in_element(
-                    0,
-                    "return root.querySelector('.panel') === null;"
-                ))
-                .await?
-                == json!(true),
-            "a refused element drew a panel"
         );
         let open = relay_connections(&base).await?;
         anyhow::ensure!(open == 0.0, "a refused element holds {open} connections");
@@ -505,6 +495,30 @@ async fn an_element_on_a_host_that_is_not_allowed_says_so() -> anyhow::Result<()
     .await;
     browser.close().await;
     result
+}
+
+/// What element `i` says instead of drawing, once it says it; an error if it drew a panel.
+async fn refusal(browser: &Browser, i: usize) -> anyhow::Result<String> {
+    let said = wait(
+        browser,
+        &format!("element {i} to say why it shows nothing"),
+        &in_element(
+            i,
+            "const e = root.querySelector('.embed-error'); return e ? e.textContent : null;",
+        ),
+    )
+    .await?;
+    let drew = browser
+        .eval(&in_element(
+            i,
+            "return root.querySelector('.panel') !== null;",
+        ))
+        .await?;
+    anyhow::ensure!(
+        drew == json!(false),
+        "element {i} said {said} and drew a panel"
+    );
+    Ok(said.as_str().unwrap_or_default().to_owned())
 }
 
 /// With `LOOKOUT_SCREENSHOTS` set, saves the viewport as `target/screenshots/<name>.png`.
@@ -622,41 +636,33 @@ async fn an_element_with_a_token_scoped_to_a_dashboard_draws_it_and_no_other() -
 {
     let target = TestTarget::start(5.0).await?;
     let host = Host::start().await?;
-    let dir = std::env::temp_dir().join(format!("lookout-e2e-dashboards-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    std::fs::write(
-        dir.join("status.json"),
-        r#"{"uid": "status", "title": "Status page",
-            "templating": {"list": [{"name": "job", "type": "query", "query": "label_values(up, job)", "multi": true, "includeAll": true, "current": {"value": ["$__all"]}}]},
-            "panels": [{"id": 1, "type": "stat", "title": "Requests", "gridPos": {"x": 0, "y": 0, "w": 12, "h": 6},
-                        "targets": [{"expr": "e2e_counter_total{job=~\"$job\"}"}]}]}"#,
-    )?;
-    std::fs::write(
-        dir.join("relay.json"),
-        r#"{"uid": "relay", "title": "The relay", "panels": [{"id": 1, "type": "stat", "title": "Pages", "gridPos": {"x": 0, "y": 0, "w": 12, "h": 6}, "targets": [{"expr": "lookout_connections"}]}]}"#,
-    )?;
-    let dashboards = lookout_relay::dashboards::load_dir(&dir);
-    let _ = std::fs::remove_dir_all(&dir);
-    let dashboards = dashboards?;
+    let dashboards = lookout_tests::provision(&[
+        (
+            "status.json",
+            r#"{"uid": "status", "title": "Status page",
+                "templating": {"list": [{"name": "job", "type": "query", "query": "label_values(up, job)", "multi": true, "includeAll": true, "current": {"value": ["$__all"]}}]},
+                "panels": [{"id": 1, "type": "stat", "title": "Requests", "gridPos": {"x": 0, "y": 0, "w": 12, "h": 6},
+                            "targets": [{"expr": "e2e_counter_total{job=~\"$job\"}"}]}]}"#,
+        ),
+        (
+            "relay.json",
+            r#"{"uid": "relay", "title": "The relay", "panels": [{"id": 1, "type": "stat", "title": "Pages", "gridPos": {"x": 0, "y": 0, "w": 12, "h": 6}, "targets": [{"expr": "lookout_connections"}]}]}"#,
+        ),
+    ])?;
     let tokens = lookout_relay::dashboards::parse_tokens(
         "status-token dashboards=status\n",
         "tokens.txt",
         &dashboards,
     )?;
-    let relay = Relay::start(RelayConfig {
-        listen: "127.0.0.1:0".parse()?,
-        dist: Some(dist()?),
-        targets: vec![ScrapeTarget::new("e2e", target.url())],
-        scrape_interval: Duration::from_millis(500),
-        scrape_timeout: Duration::from_millis(400),
-        embed_origins: vec![host.origin()],
-        stream: lookout_relay::stream::StreamSettings {
+    let relay = relay_with(
+        &target,
+        vec![host.origin()],
+        lookout_relay::stream::StreamSettings {
             tokens,
             dashboards,
             ..Default::default()
         },
-        ..RelayConfig::default()
-    })
+    )
     .await?;
     let base = format!("http://{}", relay.local_addr());
     let browser = Browser::start().await?;
@@ -691,29 +697,10 @@ async fn an_element_with_a_token_scoped_to_a_dashboard_draws_it_and_no_other() -
         )
         .await?;
         // The other dashboard is not the token's: the element says so instead of drawing.
-        let said = wait(
-            &browser,
-            "the second element to say the token may not read it",
-            &in_element(
-                1,
-                "const e = root.querySelector('.embed-error'); return e ? e.textContent : null;",
-            ),
-        )
-        .await?;
-        let said = said.as_str().unwrap_or_default();
+        let said = refusal(&browser, 1).await?;
         anyhow::ensure!(
             said.contains("may read dashboard status, not \"relay\""),
             "the element says {said:?}"
-        );
-        anyhow::ensure!(
-            browser
-                .eval(&in_element(
-                    1,
-                    "return root.querySelector('.panel') === null;"
-                ))
-                .await?
-                == json!(true),
-            "the refused dashboard drew a panel"
         );
         screenshot(&browser, "element-scoped-token").await?;
         anyhow::Ok(())

@@ -39,3 +39,24 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Dashboards provisioned as `--dashboards DIR` would: `files` (name, JSON) written to a
+/// directory of their own, read with the relay's loader, the directory removed.
+pub fn provision(
+    files: &[(&str, &str)],
+) -> anyhow::Result<Vec<std::sync::Arc<lookout_relay::dashboards::Provisioned>>> {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "lookout-dashboards-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir)?;
+    let loaded = files
+        .iter()
+        .try_for_each(|(name, json)| std::fs::write(dir.join(name), json))
+        .map_err(anyhow::Error::from)
+        .and_then(|()| lookout_relay::dashboards::load_dir(&dir));
+    let _ = std::fs::remove_dir_all(&dir);
+    loaded
+}

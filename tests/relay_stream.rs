@@ -593,24 +593,21 @@ async fn a_page_that_only_reads_stays_connected_through_the_idle_timeout() -> an
     Ok(())
 }
 
-/// Two provisioned dashboards, written where `--dashboards` would read them.
+/// Two provisioned dashboards.
 fn provisioned() -> anyhow::Result<Vec<std::sync::Arc<lookout_relay::dashboards::Provisioned>>> {
-    let dir = std::env::temp_dir().join(format!("lookout-dashboards-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    std::fs::write(
-        dir.join("status.json"),
-        r#"{"uid": "status", "title": "Status",
-            "templating": {"list": [{"name": "job", "type": "query", "query": "label_values(up, job)"}]},
-            "panels": [{"type": "timeseries", "targets": [{"expr": "rate(e2e_counter_total{job=~\"$job\"}[$__rate_interval])"}]}]}"#,
-    )?;
-    std::fs::write(
-        dir.join("relay.json"),
-        r#"{"uid": "relay", "title": "The relay itself",
-            "panels": [{"type": "stat", "targets": [{"expr": "lookout_connections"}]}]}"#,
-    )?;
-    let d = lookout_relay::dashboards::load_dir(&dir);
-    let _ = std::fs::remove_dir_all(&dir);
-    d
+    lookout_tests::provision(&[
+        (
+            "status.json",
+            r#"{"uid": "status", "title": "Status",
+                "templating": {"list": [{"name": "job", "type": "query", "query": "label_values(up, job)"}]},
+                "panels": [{"type": "timeseries", "targets": [{"expr": "rate(e2e_counter_total{job=~\"$job\"}[$__rate_interval])"}]}]}"#,
+        ),
+        (
+            "relay.json",
+            r#"{"uid": "relay", "title": "The relay itself",
+                "panels": [{"type": "stat", "targets": [{"expr": "lookout_connections"}]}]}"#,
+        ),
+    ])
 }
 
 #[tokio::test]

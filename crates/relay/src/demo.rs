@@ -188,6 +188,20 @@ fn incident(service: usize, t_ms: i64) -> (f64, f64) {
 }
 
 impl Service {
+    /// Service `index` of the fleet, "started" at `started` (ms) with its counters at zero.
+    fn new(index: usize, spec: &'static ServiceSpec, started: i64) -> Service {
+        Service {
+            index,
+            spec,
+            state: Mutex::new(ServiceState {
+                last_ms: started,
+                start_ms: started,
+                cpu: 0.0,
+                routes: spec.routes.iter().map(|_| RouteState::default()).collect(),
+            }),
+        }
+    }
+
     /// Advances counters to `now` and renders the exposition text.
     fn render(&self, now: i64) -> String {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -357,18 +371,9 @@ pub async fn start_fleet_scaled(
     let mut tasks = Vec::new();
     for replica in 0..replicas.max(1) {
         for (index, spec) in FLEET.iter().enumerate() {
+            // Services "started" a while ago, so counters do not begin at zero.
             let started = now - 3_600_000 - replica as i64 * 97_000;
-            let svc = Arc::new(Service {
-                index,
-                spec,
-                state: Mutex::new(ServiceState {
-                    // Services "started" a while ago, so counters do not begin at zero.
-                    last_ms: started,
-                    start_ms: started,
-                    cpu: 0.0,
-                    routes: spec.routes.iter().map(|_| RouteState::default()).collect(),
-                }),
-            });
+            let svc = Arc::new(Service::new(index, spec, started));
             let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
             let addr = listener.local_addr()?;
             targets.push(ScrapeTarget::new(
@@ -395,16 +400,7 @@ mod tests {
     #[test]
     fn every_service_renders_valid_exposition_with_growing_counters() {
         for (index, spec) in FLEET.iter().enumerate() {
-            let svc = Service {
-                index,
-                spec,
-                state: Mutex::new(ServiceState {
-                    last_ms: 0,
-                    start_ms: 0,
-                    cpu: 0.0,
-                    routes: spec.routes.iter().map(|_| RouteState::default()).collect(),
-                }),
-            };
+            let svc = Service::new(index, spec, 0);
             let total = |body: &str| -> f64 {
                 Parser::new(body)
                     .map(|e| e.unwrap())
@@ -432,16 +428,7 @@ mod tests {
         for replica in 0..4 {
             for (index, spec) in FLEET.iter().enumerate() {
                 let started = start - 3_600_000 - replica * 97_000;
-                services.push(Service {
-                    index,
-                    spec,
-                    state: Mutex::new(ServiceState {
-                        last_ms: started,
-                        start_ms: started,
-                        cpu: 0.0,
-                        routes: spec.routes.iter().map(|_| RouteState::default()).collect(),
-                    }),
-                });
+                services.push(Service::new(index, spec, started));
             }
         }
         let mut refs: HashMap<String, u32> = HashMap::new();

@@ -766,80 +766,44 @@ fn answer(hub: &Hub, request: &Request) -> Reply {
 /// scope admits only (each of its selectors narrows the request, the answers are merged), and
 /// metadata only of the families those series belong to. Targets are not the token's to see.
 fn answer_scoped(hub: &Hub, scope: &Scope, request: &Request) -> Reply {
-    let narrowed = |sel: &[Matcher], matchers: &[lookout_wire::MatcherSpec]| {
-        let mut m = matchers.to_vec();
-        m.extend(sel.iter().map(lookout_wire::MatcherSpec::from));
-        m
+    // The request once per selector of the scope, its matchers narrowed by the selector's.
+    let each = || -> Result<Vec<Reply>, Reply> {
+        let mut replies = Vec::new();
+        for sel in scope.selectors() {
+            let mut narrowed = request.clone();
+            if let Request::LabelNames { matchers, .. }
+            | Request::LabelValues { matchers, .. }
+            | Request::Series { matchers, .. } = &mut narrowed
+            {
+                matchers.extend(sel.iter().map(lookout_wire::MatcherSpec::from));
+            }
+            match answer(hub, &narrowed) {
+                e @ Reply::Error { .. } => return Err(e),
+                r => replies.push(r),
+            }
+        }
+        Ok(replies)
     };
-    let each = |build: &dyn Fn(Vec<lookout_wire::MatcherSpec>) -> Request,
-                matchers: &[lookout_wire::MatcherSpec]|
-     -> Result<Vec<Reply>, Reply> {
-        scope
-            .selectors()
-            .iter()
-            .map(|sel| match answer(hub, &build(narrowed(sel, matchers))) {
-                e @ Reply::Error { .. } => Err(e),
-                r => Ok(r),
-            })
-            .collect()
+    let strings = |replies: Vec<Reply>| {
+        let mut all = std::collections::BTreeSet::new();
+        for r in replies {
+            if let Reply::LabelNames(v) | Reply::LabelValues(v) = r {
+                all.extend(v);
+            }
+        }
+        all.into_iter().collect::<Vec<String>>()
     };
     let merged = match request {
-        Request::LabelNames { matchers, range } => each(
-            &|m| Request::LabelNames {
-                matchers: m,
-                range: *range,
-            },
-            matchers,
-        )
-        .map(|replies| {
+        Request::LabelNames { .. } => each().map(|r| Reply::LabelNames(strings(r))),
+        Request::LabelValues { .. } => each().map(|r| Reply::LabelValues(strings(r))),
+        Request::Series { .. } => each().map(|replies| {
             let mut all = std::collections::BTreeSet::new();
-            for r in replies {
-                if let Reply::LabelNames(v) = r {
-                    all.extend(v);
-                }
-            }
-            Reply::LabelNames(all.into_iter().collect())
-        }),
-        Request::LabelValues {
-            name,
-            matchers,
-            range,
-        } => each(
-            &|m| Request::LabelValues {
-                name: name.clone(),
-                matchers: m,
-                range: *range,
-            },
-            matchers,
-        )
-        .map(|replies| {
-            let mut all = std::collections::BTreeSet::new();
-            for r in replies {
-                if let Reply::LabelValues(v) = r {
-                    all.extend(v);
-                }
-            }
-            Reply::LabelValues(all.into_iter().collect())
-        }),
-        Request::Series { matchers, range } => each(
-            &|m| Request::Series {
-                matchers: m,
-                range: *range,
-            },
-            matchers,
-        )
-        .map(|replies| {
-            let mut all: Vec<lookout_tsdb::Labels> = Vec::new();
             for r in replies {
                 if let Reply::Series(v) = r {
-                    for l in v {
-                        if !all.contains(&l) {
-                            all.push(l);
-                        }
-                    }
+                    all.extend(v);
                 }
             }
-            Reply::Series(all)
+            Reply::Series(all.into_iter().collect())
         }),
         Request::Metadata { metric } => {
             let store = hub.store();
