@@ -166,7 +166,7 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> Result<(), String>
 
 /// The token `given` is, if any. Compares every token without stopping at the first
 /// difference, so timing says nothing about the tokens.
-pub(crate) fn find_token<'a>(given: &str, tokens: &'a [Token]) -> Option<&'a Token> {
+fn find_token<'a>(given: &str, tokens: &'a [Token]) -> Option<&'a Token> {
     tokens.iter().fold(None, |found, t| {
         let eq = t.secret.len() == given.len()
             && t.secret

@@ -239,7 +239,7 @@ fn element_view(spec: ElementSpec, shared: Shared) -> impl IntoView {
     });
     // A uid that is no starter may be a dashboard the relay provisions: ask it, and say what
     // went wrong only once it has answered.
-    let from_relay = match (&loaded, &spec.embed.def, &spec.route) {
+    let ask_relay = match (&loaded, &spec.embed.def, &spec.route) {
         (Err(_), None, Route::Dashboard(uid)) => Some(uid.clone()),
         _ => None,
     };
@@ -248,7 +248,7 @@ fn element_view(spec: ElementSpec, shared: Shared) -> impl IntoView {
             .as_ref()
             .err()
             .cloned()
-            .filter(|_| from_relay.is_none()),
+            .filter(|_| ask_relay.is_none()),
     );
     let doc = RwSignal::new(loaded.ok());
     let wanted = RwSignal::new(spec.wanted);
@@ -269,7 +269,7 @@ fn element_view(spec: ElementSpec, shared: Shared) -> impl IntoView {
     if let Some(d) = doc.get_untracked() {
         page.subscribe_new(&d);
     }
-    if let Some(uid) = from_relay {
+    if let Some(uid) = ask_relay {
         let what = spec.embed.what;
         leptos::task::spawn_local(async move {
             let found = crate::app::from_relay(page.conn, &uid)
