@@ -1964,7 +1964,7 @@ fn info(ev: &mut Ev, c: &Call) -> Result<Val, Error> {
                 continue;
             }
             let mut picked: Vec<usize> = chosen.iter().map(|c| c.0).collect();
-            picked.sort_unstable();
+            picked.sort_by_dyn(usize::cmp);
             let key = (Arc::as_ptr(&s.labels), picked.clone());
             let labels = match cache.get(&key) {
                 Some(l) => l.clone(),

@@ -12,6 +12,7 @@
 
 mod group;
 
+use crate::sort::SortDyn;
 use std::borrow::Cow;
 use std::cell::RefCell;
 
@@ -736,7 +737,7 @@ impl Store {
             .iter()
             .filter_map(|&id| self.label_value(id, name))
             .collect();
-        out.sort_unstable();
+        out.sort_by_dyn(|a, b| a.cmp(b));
         out.dedup();
         out
     }

@@ -118,7 +118,7 @@ pub fn shared_def(d: &Dashboard, id: Option<u32>) -> String {
     {
         out.panels = vec![p.clone()];
     }
-    serde_json::to_string(&out).unwrap_or_default()
+    out.to_value().to_string()
 }
 
 /// The parameters of an embed of `what`, with the time range and variable selections given,

@@ -9,7 +9,9 @@
 //! page can fetch nothing, not even its own directory). The page's start reads the data block
 //! back with [`embedded`] and shows the dashboard with no relay, no cache and nothing saved.
 
-use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::json::{self, Obj, Out, Read, Write};
 
 use crate::model::Dashboard;
 use crate::url_state::TimeSel;
@@ -22,7 +24,7 @@ pub const WASM_ID: &str = "lookout-wasm";
 const FORMAT: u32 = 1;
 
 /// What an exported file holds besides the app.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Exported {
     pub format: u32,
     /// The dashboard's JSON model.
@@ -50,7 +52,9 @@ pub struct Opened {
 impl Exported {
     /// Reads the data block; anything wrong is an error naming the part.
     pub fn open(json: &str) -> Result<Opened, String> {
-        let e: Exported = serde_json::from_str(json)
+        let e = serde_json::from_str(json)
+            .map_err(|e| e.to_string())
+            .and_then(|v| Exported::read(v).map_err(|e| e.to_string()))
             .map_err(|e| format!("the file's data block cannot be read: {e}"))?;
         if e.format != FORMAT {
             return Err(format!(
@@ -58,7 +62,7 @@ impl Exported {
                 e.format
             ));
         }
-        let dashboard = Dashboard::from_json(&e.dashboard.to_string())
+        let dashboard = Dashboard::from_value(e.dashboard)
             .map_err(|err| format!("the file's dashboard cannot be read: {err}"))?;
         let bytes =
             base64_decode(&e.snapshot).ok_or("the file's data snapshot is not valid base64")?;
@@ -74,6 +78,55 @@ impl Exported {
     }
 }
 
+impl Read for Exported {
+    fn read(v: Value) -> Result<Self, json::Error> {
+        let mut o = Obj::new(v)?;
+        let mut e = Exported {
+            format: 0,
+            dashboard: Value::Null,
+            snapshot: String::new(),
+            from: String::new(),
+            to: String::new(),
+            vars: Vec::new(),
+            exported_at: 0,
+        };
+        o.set("format", &mut e.format)?;
+        o.set("dashboard", &mut e.dashboard)?;
+        o.set("snapshot", &mut e.snapshot)?;
+        o.set("from", &mut e.from)?;
+        o.set("to", &mut e.to)?;
+        let mut vars: Vec<Vec<String>> = Vec::new();
+        o.set("vars", &mut vars)?;
+        e.vars = vars
+            .into_iter()
+            .filter_map(|mut p| (p.len() == 2).then(|| (p.remove(0), p.remove(0))))
+            .collect();
+        let mut at = 0.0f64;
+        o.set("exported_at", &mut at)?;
+        e.exported_at = at as i64;
+        Ok(e)
+    }
+}
+
+impl Write for Exported {
+    fn write(&self) -> Value {
+        let vars: Vec<Vec<String>> = self
+            .vars
+            .iter()
+            .map(|(k, v)| vec![k.clone(), v.clone()])
+            .collect();
+        Out::new(&json::Extra::new())
+            .put("format", &self.format)
+            .put("dashboard", &self.dashboard)
+            .put("snapshot", &self.snapshot)
+            .put("from", &self.from)
+            .put("to", &self.to)
+            .put("vars", &vars)
+            .put("exported_at", &Value::from(self.exported_at))
+            .done()
+    }
+}
+
 /// The whole file. `glue` is the wasm-bindgen glue (an ES module whose `__wbg_init` takes the
 /// wasm's bytes), `wasm` the wasm itself.
 pub fn standalone_html(
@@ -86,7 +139,7 @@ pub fn standalone_html(
     if !glue.contains("function __wbg_init") {
         return Err("the app's script is not the wasm-bindgen glue this export expects".into());
     }
-    let json = serde_json::to_string(data).map_err(|e| e.to_string())?;
+    let json = data.write().to_string();
     // Nothing inside may end its element early: `</` is written `<\/` (the same string to
     // JavaScript and JSON) and CSS may not hold `</style`.
     let json = json.replace("</", "<\\/");
@@ -133,7 +186,7 @@ pub async fn build(
 ) -> Result<String, String> {
     let exported = Exported {
         format: FORMAT,
-        dashboard: serde_json::from_str(&d.to_json()).map_err(|e| e.to_string())?,
+        dashboard: d.to_value(),
         snapshot: base64_encode(snapshot),
         from,
         to,
@@ -292,7 +345,7 @@ mod tests {
         let d = crate::starters::from_queries(&["up".to_owned()]);
         let data = Exported {
             format: FORMAT,
-            dashboard: serde_json::from_str(&d.to_json()).unwrap(),
+            dashboard: d.to_value(),
             snapshot: base64_encode(&store.snapshot()),
             from: "now-1h".into(),
             to: "now".into(),
@@ -305,7 +358,7 @@ mod tests {
     #[wasm_bindgen_test]
     fn an_exported_file_reads_back_its_dashboard_data_and_view() {
         let (data, store) = sample();
-        let opened = Exported::open(&serde_json::to_string(&data).unwrap()).unwrap();
+        let opened = Exported::open(&data.write().to_string()).unwrap();
         assert_eq!(opened.store.stats().samples, store.stats().samples);
         assert_eq!(
             opened.dashboard.to_json(),
@@ -316,11 +369,11 @@ mod tests {
 
         let mut newer = data.clone();
         newer.format = 2;
-        let e = Exported::open(&serde_json::to_string(&newer).unwrap()).unwrap_err();
+        let e = Exported::open(&newer.write().to_string()).unwrap_err();
         assert!(e.contains("format 2"), "{e}");
         let mut damaged = data.clone();
         damaged.snapshot = base64_encode(b"LKTS not really");
-        let e = Exported::open(&serde_json::to_string(&damaged).unwrap()).unwrap_err();
+        let e = Exported::open(&damaged.write().to_string()).unwrap_err();
         assert!(e.contains("snapshot is damaged"), "{e}");
         assert!(Exported::open("{").unwrap_err().contains("data block"));
     }
@@ -339,7 +392,7 @@ mod tests {
         // The data block still reads back whole.
         let start = html.find("id=\"lookout-export\">").unwrap() + "id=\"lookout-export\">".len();
         let end = start + html[start..].find("</script>").unwrap();
-        let back: Exported = serde_json::from_str(&html[start..end]).unwrap();
+        let back = Exported::read(serde_json::from_str(&html[start..end]).unwrap()).unwrap();
         assert_eq!(back, data);
         assert!(standalone_html("t", "", "console.log(1)", b"", &data).is_err());
     }

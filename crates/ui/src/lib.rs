@@ -16,6 +16,7 @@ pub mod embed;
 pub mod export;
 pub mod format;
 pub mod gallery;
+pub mod json;
 pub mod layout;
 pub mod legend;
 pub mod model;

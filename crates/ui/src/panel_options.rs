@@ -1,19 +1,20 @@
 //! How a panel draws its data, with Grafana's names and JSON shape: `type`, `fieldConfig.defaults`
 //! (unit, min, max, decimals, thresholds, `custom.drawStyle`/`fillOpacity`/`stacking`) and
 //! `options` (legend, reduce calcs, stat/gauge/bar gauge modes). A dashboard model embeds these
-//! structs as they are; the renderers in `charts/` read nothing else. Unknown fields are ignored
-//! and missing ones take Grafana's defaults, so a Grafana panel's JSON deserializes directly.
+//! structs as they are; the renderers in `charts/` read nothing else. Unknown fields are ignored,
+//! and missing ones (or ones this page cannot read) take Grafana's defaults, so a Grafana panel's
+//! JSON reads directly (`PanelSpec::from_json`) and a panel draws whatever it can.
 
-use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::format::Unit;
+use crate::json::{self, Obj, Read, names};
 
 /// An RGB colour.
 pub type Rgb = (u8, u8, u8);
 
 /// Grafana's panel `type`s that Lookout draws.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PanelType {
     #[default]
     Timeseries,
@@ -25,22 +26,18 @@ pub enum PanelType {
 }
 
 /// Grafana's `targets[]` entry: a PromQL query and its `{{label}}` legend format.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Target {
     pub expr: String,
     pub legend_format: String,
 }
 
 /// A panel as the renderers read it: Grafana's panel JSON without its place on the grid.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct PanelSpec {
     /// Names the panel in the page (`data-panel`, `lookout:render:<key>` measures).
-    #[serde(skip)]
     pub key: String,
     pub title: String,
-    #[serde(rename = "type")]
     pub kind: PanelType,
     pub targets: Vec<Target>,
     pub field_config: FieldConfig,
@@ -48,24 +45,18 @@ pub struct PanelSpec {
 }
 
 /// Grafana's `fieldConfig`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FieldConfig {
     pub defaults: FieldDefaults,
 }
 
 /// Grafana's `fieldConfig.defaults`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FieldDefaults {
     /// A Grafana unit id (`short`, `s`, `bytes`, `percentunit`, `reqps`, ...).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub min: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub decimals: Option<u32>,
     pub thresholds: Thresholds,
     pub custom: Custom,
@@ -78,8 +69,7 @@ impl FieldDefaults {
 }
 
 /// Grafana's `fieldConfig.defaults.custom` for time series.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Custom {
     pub draw_style: DrawStyle,
     /// 0..=100: how opaque the area under a line is (0: no fill).
@@ -101,8 +91,7 @@ impl Default for Custom {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DrawStyle {
     #[default]
     Line,
@@ -111,15 +100,13 @@ pub enum DrawStyle {
 }
 
 /// Grafana's `custom.stacking`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Stacking {
     pub mode: StackingMode,
     pub group: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StackingMode {
     #[default]
     None,
@@ -129,8 +116,7 @@ pub enum StackingMode {
 
 /// Grafana's `thresholds`: from each step's value upward its colour applies; the first step's
 /// value is `null` (minus infinity).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Thresholds {
     pub mode: ThresholdsMode,
     pub steps: Vec<ThresholdStep>,
@@ -155,8 +141,7 @@ impl Default for Thresholds {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ThresholdsMode {
     #[default]
     Absolute,
@@ -164,7 +149,7 @@ pub enum ThresholdsMode {
     Percentage,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ThresholdStep {
     /// A Grafana colour name (`green`, `semi-dark-red`, ...), `#rrggbb` or `rgb(r, g, b)`.
     pub color: String,
@@ -214,8 +199,7 @@ impl Thresholds {
 }
 
 /// Grafana's `options` of the panel types Lookout draws (each type reads its own fields).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PanelOptions {
     pub legend: LegendOptions,
     pub reduce_options: ReduceOptions,
@@ -245,8 +229,7 @@ impl Default for PanelOptions {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LegendOptions {
     pub display_mode: LegendMode,
     /// Values shown per series, in this order.
@@ -264,8 +247,7 @@ impl Default for LegendOptions {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LegendMode {
     #[default]
     List,
@@ -274,8 +256,7 @@ pub enum LegendMode {
 }
 
 /// Grafana's `reduceOptions`: how a series becomes one value (stat, gauge, bar gauge).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ReduceOptions {
     pub calcs: Vec<Calc>,
 }
@@ -289,8 +270,7 @@ impl Default for ReduceOptions {
 }
 
 /// Grafana's reducer ids. Others deserialize as `Other` and show nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Calc {
     LastNotNull,
     Last,
@@ -299,7 +279,6 @@ pub enum Calc {
     Max,
     Mean,
     Sum,
-    #[serde(other)]
     Other,
 }
 
@@ -338,8 +317,7 @@ impl Calc {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ColorMode {
     #[default]
     Value,
@@ -347,16 +325,14 @@ pub enum ColorMode {
     None,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum GraphMode {
     #[default]
     Area,
     None,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Orientation {
     #[default]
     Auto,
@@ -364,13 +340,182 @@ pub enum Orientation {
     Vertical,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BarDisplayMode {
     #[default]
     Gradient,
     Basic,
     Lcd,
+}
+
+names!(PanelType {
+    Timeseries = "timeseries",
+    Stat = "stat",
+    Gauge = "gauge",
+    Bargauge = "bargauge",
+    Table = "table",
+    Heatmap = "heatmap",
+});
+names!(DrawStyle { Line = "line", Bars = "bars", Points = "points" });
+names!(StackingMode { None = "none", Normal = "normal", Percent = "percent" });
+names!(ThresholdsMode { Absolute = "absolute", Percentage = "percentage" });
+names!(LegendMode { List = "list", Table = "table", Hidden = "hidden" });
+names!(ColorMode { Value = "value", Background = "background", None = "none" });
+names!(GraphMode { Area = "area", None = "none" });
+names!(Orientation { Auto = "auto", Horizontal = "horizontal", Vertical = "vertical" });
+names!(BarDisplayMode { Gradient = "gradient", Basic = "basic", Lcd = "lcd" });
+
+impl Read for Calc {
+    /// Reducers this page does not compute read as `Other` (shown as "?").
+    fn read(v: Value) -> Result<Self, json::Error> {
+        Ok(match v.as_str() {
+            Some("lastNotNull") => Calc::LastNotNull,
+            Some("last") => Calc::Last,
+            Some("firstNotNull") => Calc::FirstNotNull,
+            Some("min") => Calc::Min,
+            Some("max") => Calc::Max,
+            Some("mean") => Calc::Mean,
+            Some("sum") => Calc::Sum,
+            Some(_) => Calc::Other,
+            None => return Err(json::Error::expected_one_of(&["a reducer id"], &v)),
+        })
+    }
+}
+
+// Every struct reads leniently: a field of the wrong kind keeps its default.
+
+impl PanelSpec {
+    /// The renderers' view of a panel's JSON (Grafana's, or a dashboard model's `Panel`).
+    pub fn from_json(v: Value) -> PanelSpec {
+        PanelSpec::read(v).unwrap_or_default()
+    }
+}
+
+impl Read for PanelSpec {
+    fn read(v: Value) -> Result<Self, json::Error> {
+        let mut o = Obj::new(v)?;
+        let mut s = PanelSpec::default();
+        o.lenient("title", &mut s.title);
+        o.lenient("type", &mut s.kind);
+        o.lenient("targets", &mut s.targets);
+        o.lenient("fieldConfig", &mut s.field_config);
+        o.lenient("options", &mut s.options);
+        Ok(s)
+    }
+}
+
+impl Read for Target {
+    fn read(v: Value) -> Result<Self, json::Error> {
+        let mut o = Obj::new(v)?;
+        let mut t = Target::default();
+        o.lenient("expr", &mut t.expr);
+        o.lenient("legendFormat", &mut t.legend_format);
+        Ok(t)
+    }
+}
+
+impl Read for FieldConfig {
+    fn read(v: Value) -> Result<Self, json::Error> {
+        let mut o = Obj::new(v)?;
+        let mut f = FieldConfig::default();
+        o.lenient("defaults", &mut f.defaults);
+        Ok(f)
+    }
+}
+
+impl Read for FieldDefaults {
+    fn read(v: Value) -> Result<Self, json::Error> {
+        let mut o = Obj::new(v)?;
+        let mut d = FieldDefaults::default();
+        o.lenient("unit", &mut d.unit);
+        o.lenient("min", &mut d.min);
+        o.lenient("max", &mut d.max);
+        o.lenient("decimals", &mut d.decimals);
+        o.lenient("thresholds", &mut d.thresholds);
+        o.lenient("custom", &mut d.custom);
+        Ok(d)
+    }
+}
+
+impl Read for Custom {
+    fn read(v: Value) -> Result<Self, json::Error> {
+        let mut o = Obj::new(v)?;
+        let mut c = Custom::default();
+        o.lenient("drawStyle", &mut c.draw_style);
+        o.lenient("fillOpacity", &mut c.fill_opacity);
+        o.lenient("lineWidth", &mut c.line_width);
+        o.lenient("pointSize", &mut c.point_size);
+        o.lenient("stacking", &mut c.stacking);
+        Ok(c)
+    }
+}
+
+impl Read for Stacking {
+    fn read(v: Value) -> Result<Self, json::Error> {
+        let mut o = Obj::new(v)?;
+        let mut s = Stacking::default();
+        o.lenient("mode", &mut s.mode);
+        o.lenient("group", &mut s.group);
+        Ok(s)
+    }
+}
+
+impl Read for Thresholds {
+    fn read(v: Value) -> Result<Self, json::Error> {
+        let mut o = Obj::new(v)?;
+        let mut t = Thresholds::default();
+        o.lenient("mode", &mut t.mode);
+        o.lenient("steps", &mut t.steps);
+        Ok(t)
+    }
+}
+
+impl Read for ThresholdStep {
+    fn read(v: Value) -> Result<Self, json::Error> {
+        let mut o = Obj::new(v)?;
+        let mut s = ThresholdStep {
+            color: String::new(),
+            value: None,
+        };
+        o.lenient("color", &mut s.color);
+        o.lenient("value", &mut s.value);
+        Ok(s)
+    }
+}
+
+impl Read for PanelOptions {
+    fn read(v: Value) -> Result<Self, json::Error> {
+        let mut o = Obj::new(v)?;
+        let mut p = PanelOptions::default();
+        o.lenient("legend", &mut p.legend);
+        o.lenient("reduceOptions", &mut p.reduce_options);
+        o.lenient("colorMode", &mut p.color_mode);
+        o.lenient("graphMode", &mut p.graph_mode);
+        o.lenient("orientation", &mut p.orientation);
+        o.lenient("displayMode", &mut p.display_mode);
+        o.lenient("showThresholdMarkers", &mut p.show_threshold_markers);
+        Ok(p)
+    }
+}
+
+impl Read for LegendOptions {
+    fn read(v: Value) -> Result<Self, json::Error> {
+        let mut o = Obj::new(v)?;
+        let mut l = LegendOptions::default();
+        o.lenient("displayMode", &mut l.display_mode);
+        o.lenient("calcs", &mut l.calcs);
+        o.lenient("showLegend", &mut l.show_legend);
+        Ok(l)
+    }
+}
+
+impl Read for ReduceOptions {
+    fn read(v: Value) -> Result<Self, json::Error> {
+        let mut o = Obj::new(v)?;
+        let mut r = ReduceOptions::default();
+        o.lenient("calcs", &mut r.calcs);
+        Ok(r)
+    }
 }
 
 pub const GREEN: Rgb = (115, 191, 105);
@@ -443,7 +588,7 @@ mod tests {
             "custom": {"drawStyle": "bars", "fillOpacity": 30, "stacking": {"mode": "percent", "group": "A"},
                        "gradientMode": "none"}
         }"##;
-        let d: FieldDefaults = serde_json::from_str(json).unwrap();
+        let d = FieldDefaults::read(serde_json::from_str(json).unwrap()).unwrap();
         assert_eq!(d.unit(), Unit::Bytes);
         assert_eq!(d.decimals, Some(1));
         assert_eq!(d.custom.draw_style, DrawStyle::Bars);
@@ -452,9 +597,12 @@ mod tests {
             d.custom.line_width, 1.0,
             "missing fields take Grafana's defaults"
         );
-        let o: PanelOptions = serde_json::from_str(
-            r#"{"legend": {"displayMode": "table", "calcs": ["mean", "max", "delta"]},
+        let o = PanelOptions::read(
+            serde_json::from_str(
+                r#"{"legend": {"displayMode": "table", "calcs": ["mean", "max", "delta"]},
                 "colorMode": "background", "orientation": "horizontal"}"#,
+            )
+            .unwrap(),
         )
         .unwrap();
         assert_eq!(o.legend.display_mode, LegendMode::Table);

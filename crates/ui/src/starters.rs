@@ -4,6 +4,7 @@
 
 use serde_json::json;
 
+use crate::json::Read;
 use crate::model::{
     Dashboard, FieldConfig, FieldDefaults, GridPos, LOOKOUT_VERSION, Panel, SCHEMA_VERSION, Step,
     Target, Templating, Thresholds, TimeRange, Variable,
@@ -107,17 +108,17 @@ pub fn services_overview(job: Option<&str>) -> Dashboard {
     let mut d = blank(&uid, &title);
     d.tags = vec!["starter".into()];
     let job_var: Variable = match job {
-        Some(j) => serde_json::from_value(json!({
+        Some(j) => Variable::read(json!({
             "name": "job", "type": "constant", "query": j, "hide": 2
         })),
-        None => serde_json::from_value(json!({
+        None => Variable::read(json!({
             "name": "job", "label": "Job", "type": "query", "multi": true, "includeAll": true,
             "query": {"query": "label_values(up, job)", "refId": "job"},
             "current": {"text": "All", "value": ["$__all"]}
         })),
     }
     .unwrap_or_default();
-    let instance_var: Variable = serde_json::from_value(json!({
+    let instance_var = Variable::read(json!({
         "name": "instance", "label": "Instance", "type": "query", "multi": true, "includeAll": true,
         "query": {"query": "label_values(up{job=~\"$job\"}, instance)", "refId": "instance"},
         "current": {"text": "All", "value": ["$__all"]}

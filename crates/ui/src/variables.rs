@@ -284,7 +284,7 @@ impl Scope {
             Some("pipe") => values.join("|"),
             Some("csv" | "raw" | "text") => values.join(","),
             Some("glob") if values.len() > 1 => format!("{{{}}}", values.join(",")),
-            Some("json") => serde_json::to_string(&values).unwrap_or_default(),
+            Some("json") => serde_json::Value::from(values.to_vec()).to_string(),
             Some("doublequote") => values
                 .iter()
                 .map(|v| format!("\"{v}\""))
@@ -651,7 +651,7 @@ mod tests {
     }
 
     fn var(v: serde_json::Value) -> Variable {
-        serde_json::from_value(v).unwrap()
+        crate::json::Read::read(v).unwrap()
     }
 
     fn ctx() -> Context {

@@ -37,8 +37,7 @@ pub fn m4(points: &[(i64, f64)], start: i64, end: i64, width: u32) -> Vec<(i64, 
         let (min, max) = (first + min, first + max);
         i += len;
         let last = i - 1;
-        let mut keep = [first, min, max, last];
-        keep.sort_unstable();
+        let keep = sort4([first, min, max, last]);
         let mut prev = usize::MAX;
         for k in keep {
             if k != prev {
@@ -50,9 +49,31 @@ pub fn m4(points: &[(i64, f64)], start: i64, end: i64, width: u32) -> Vec<(i64, 
     out
 }
 
+/// Four indices in order, by a sorting network: a general sort here would be one more copy of
+/// the sort code in the page for four numbers.
+fn sort4(mut k: [usize; 4]) -> [usize; 4] {
+    for (a, b) in [(0, 1), (2, 3), (0, 2), (1, 3), (1, 2)] {
+        if k[a] > k[b] {
+            k.swap(a, b);
+        }
+    }
+    k
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn the_sorting_network_orders_every_arrangement_of_four() {
+        for n in 0..256usize {
+            // Every 4-tuple of values 0..4 (duplicates included).
+            let k = [n & 3, (n >> 2) & 3, (n >> 4) & 3, (n >> 6) & 3];
+            let mut want = k;
+            want.sort_unstable();
+            assert_eq!(sort4(k), want, "{k:?}");
+        }
+    }
 
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn keeps_extremes_and_bounds_the_count() {

@@ -4,21 +4,33 @@
 use leptos::prelude::*;
 
 use crate::app::Page;
+use crate::json::{Read, Write};
 use crate::model::Variable;
+
+/// `e` as a suffix of "variables": `[1].name: expected ...`, or `: expected ...` at the top.
+fn at(e: &crate::json::Error) -> String {
+    if e.at.is_empty() {
+        format!(": {}", e.message)
+    } else {
+        e.to_string()
+    }
+}
 
 #[component]
 pub fn DashboardSettings(page: Page, on_close: Callback<()>) -> impl IntoView {
     let d = page.doc.get_untracked().unwrap_or_default();
     let title = RwSignal::new(d.title.clone());
     let tags = RwSignal::new(d.tags.join(", "));
-    let vars = RwSignal::new(serde_json::to_string_pretty(d.variables()).unwrap_or_default());
+    let vars = RwSignal::new(
+        serde_json::to_string_pretty(&d.variables().to_vec().write()).unwrap_or_default(),
+    );
     let error = RwSignal::new(None::<String>);
     let save = move |_| {
-        // Through `Value`, as dashboards are read: one deserializer in the bundle, not two.
+        // Through `Value`, as dashboards are read.
         let list: Vec<Variable> =
             match serde_json::from_str::<serde_json::Value>(&vars.get_untracked())
                 .map_err(|e| format!("variables: not valid JSON: {e}"))
-                .and_then(|v| serde_json::from_value(v).map_err(|e| format!("variables: {e}")))
+                .and_then(|v| Vec::<Variable>::read(v).map_err(|e| format!("variables{}", at(&e))))
             {
                 Ok(l) => l,
                 Err(e) => {

@@ -10,6 +10,7 @@ use crate::app::{Page, SCRAPE_MS};
 use crate::components::panel_editor::PanelEditor;
 use crate::components::{PanelContext, PanelView, TargetsPanel};
 use crate::dashboard::{Panel as ViewPanel, PanelKind};
+use crate::json::Write;
 use crate::data::PageData;
 use crate::layout;
 use crate::model::{self, GridPos, PanelType};
@@ -105,9 +106,7 @@ pub fn panel_view(page: Page, v: ViewPanel, min_step: i64) -> AnyView {
         }
         _ => {
             // The renderers read Grafana's panel JSON; the model keeps the same shape.
-            let mut spec = serde_json::to_value(&v.config)
-                .and_then(serde_json::from_value::<PanelSpec>)
-                .unwrap_or_default();
+            let mut spec = PanelSpec::from_json(v.config.write());
             spec.key = v.id.clone();
             spec.title = v.title.clone();
             if spec.targets.is_empty() {
