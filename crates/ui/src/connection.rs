@@ -30,7 +30,6 @@
 //! address bar: never from a query string, never logged ([`page_token`]).
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -154,8 +153,9 @@ type ReplyCallback = Box<dyn FnOnce(Result<Reply, RequestError>)>;
 struct Inner {
     url: String,
     session: RefCell<Session>,
-    /// Callbacks of requests not answered yet, by request id.
-    waiting: RefCell<BTreeMap<u32, ReplyCallback>>,
+    /// Callbacks of requests not answered yet, with their request ids (a handful at a time: a
+    /// list, not a map, is the least code in the page).
+    waiting: RefCell<Vec<(u32, ReplyCallback)>>,
     handlers: Handlers,
     attempt: Cell<u32>,
     /// The relay refused this page: reconnecting would be refused again.
@@ -203,7 +203,7 @@ impl Connection {
         let inner = Rc::new(Inner {
             url,
             session: RefCell::new(session),
-            waiting: RefCell::new(BTreeMap::new()),
+            waiting: RefCell::new(Vec::new()),
             handlers,
             attempt: Cell::new(0),
             refused: Cell::new(false),
@@ -230,7 +230,7 @@ impl Connection {
             return;
         }
         let (id, frame) = inner.session.borrow_mut().request(request);
-        inner.waiting.borrow_mut().insert(id, Box::new(on_reply));
+        inner.waiting.borrow_mut().push((id, Box::new(on_reply)));
         if let Some(ws) = inner.socket.borrow().as_ref()
             && ws.ready_state() == WebSocket::OPEN
         {
@@ -571,7 +571,11 @@ fn connect(inner: &Rc<Inner>) {
                     (inner.handlers.on_state)(ConnState::Refused(reason))
                 }
                 Ok(Some(Event::Reply { id, reply })) => {
-                    let cb = inner.waiting.borrow_mut().remove(&id);
+                    let cb = {
+                        let mut waiting = inner.waiting.borrow_mut();
+                        let at = waiting.iter().position(|w| w.0 == id);
+                        at.map(|i| waiting.swap_remove(i).1)
+                    };
                     if let Some(cb) = cb {
                         cb(match reply {
                             Reply::Error { kind, message } => {

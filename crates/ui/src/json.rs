@@ -290,12 +290,19 @@ mod tests {
     #[wasm_bindgen_test]
     fn numbers_strings_and_lists_read_with_the_path_of_what_is_wrong() {
         assert_eq!(u32::read(json!(3)), Ok(3));
-        assert_eq!(u32::read(json!(3.0)), Ok(3), "Grafana writes some integers as floats");
+        assert_eq!(
+            u32::read(json!(3.0)),
+            Ok(3),
+            "Grafana writes some integers as floats"
+        );
         assert!(u32::read(json!(-1)).is_err());
         assert!(u32::read(json!(2.5)).is_err());
         assert!(u32::read(json!(5_000_000_000u64)).is_err());
         let e = Vec::<u32>::read(json!([1, "x"])).unwrap_err();
-        assert_eq!(e.to_string(), "[1]: expected a whole number, found the string \"x\"");
+        assert_eq!(
+            e.to_string(),
+            "[1]: expected a whole number, found the string \"x\""
+        );
         let mut o = Obj::new(json!({"a": {"b": [0, true]}})).unwrap();
         let mut inner = Value::Null;
         o.set("a", &mut inner).unwrap();

@@ -446,7 +446,6 @@ pub fn parse_color(c: &str) -> Option<(u8, u8, u8)> {
     })
 }
 
-
 // The model as JSON (see `json.rs`): every object takes the fields it knows and keeps the rest.
 
 impl Read for Dashboard {

@@ -4,7 +4,6 @@
 //! The page (`lookout-ui`), `lookout tail` and the tests all drive a [`Session`], so resume and
 //! gap handling live in one place.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::{
@@ -116,9 +115,11 @@ impl From<DecodeError> for SessionError {
 pub struct Session {
     token: Option<String>,
     epoch: Option<u64>,
-    subs: BTreeMap<u32, ClientSub>,
-    /// Requests sent and not answered yet: sent again on the next connection.
-    pending: BTreeMap<u32, Request>,
+    /// By number, ascending (numbers only grow). Lists, not maps: a page holds tens of these,
+    /// and each `BTreeMap` type is several KiB of the page's wasm.
+    subs: Vec<(u32, ClientSub)>,
+    /// Requests sent and not answered yet, oldest first: sent again on the next connection.
+    pending: Vec<(u32, Request)>,
     next_request: u32,
 }
 
@@ -133,8 +134,8 @@ impl Session {
 
     /// Adds a subscription (sent on the next connection); returns its number.
     pub fn subscribe(&mut self, matchers: Vec<MatcherSpec>, start: i64) -> u32 {
-        let sub = self.subs.keys().next_back().map_or(1, |k| k + 1);
-        self.subs.insert(
+        let sub = self.subs.last().map_or(1, |s| s.0 + 1);
+        self.subs.push((
             sub,
             ClientSub {
                 matchers,
@@ -142,7 +143,7 @@ impl Session {
                 last_seq: None,
                 decoder: BlockDecoder::default(),
             },
-        );
+        ));
         sub
     }
 
@@ -152,13 +153,29 @@ impl Session {
     pub fn request(&mut self, request: Request) -> (u32, Frame) {
         self.next_request = self.next_request.wrapping_add(1);
         let id = self.next_request;
-        self.pending.insert(id, request.clone());
+        self.pending.push((id, request.clone()));
         (id, Frame::Request { id, request })
     }
 
     /// Forgets a request whose answer is no longer wanted (a reply may still arrive).
     pub fn cancel(&mut self, id: u32) {
-        self.pending.remove(&id);
+        self.answered(id);
+    }
+
+    /// Takes request `id` off the pending list; false when it was not there.
+    fn answered(&mut self, id: u32) -> bool {
+        let at = self.pending.iter().position(|p| p.0 == id);
+        at.map(|i| self.pending.remove(i)).is_some()
+    }
+
+    fn sub(&self, sub: u32) -> Option<&ClientSub> {
+        let i = self.subs.binary_search_by_key(&sub, |s| s.0).ok()?;
+        Some(&self.subs[i].1)
+    }
+
+    fn sub_mut(&mut self, sub: u32) -> Option<&mut ClientSub> {
+        let i = self.subs.binary_search_by_key(&sub, |s| s.0).ok()?;
+        Some(&mut self.subs[i].1)
     }
 
     /// Requests sent and not answered yet.
@@ -168,14 +185,14 @@ impl Session {
 
     /// Moves every subscription's history start (used only when the relay cannot resume).
     pub fn set_start(&mut self, start: i64) {
-        for s in self.subs.values_mut() {
+        for (_, s) in &mut self.subs {
             s.start = start;
         }
     }
 
     /// Where subscription `sub` would resume.
     pub fn resume_point(&self, sub: u32) -> Option<Resume> {
-        let s = self.subs.get(&sub)?;
+        let s = self.sub(sub)?;
         Some(Resume {
             epoch: self.epoch?,
             seq: s.last_seq?,
@@ -190,7 +207,8 @@ impl Session {
             token: self.token.clone(),
         }];
         let epoch = self.epoch;
-        for (&sub, s) in &mut self.subs {
+        for (sub, s) in &mut self.subs {
+            let sub = *sub;
             s.decoder = BlockDecoder::default();
             out.push(Frame::Subscribe {
                 sub,
@@ -201,9 +219,9 @@ impl Session {
                     .map(|(epoch, seq)| Resume { epoch, seq }),
             });
         }
-        for (&id, request) in &self.pending {
+        for (id, request) in &self.pending {
             out.push(Frame::Request {
-                id,
+                id: *id,
                 request: request.clone(),
             });
         }
@@ -235,7 +253,7 @@ impl Session {
             },
             Frame::Targets { targets } => Event::Targets(targets),
             Frame::Reply { id, reply } => {
-                if self.pending.remove(&id).is_none() {
+                if !self.answered(id) {
                     // Cancelled, or answered already on an earlier connection.
                     return Ok(None);
                 }
@@ -243,7 +261,7 @@ impl Session {
             }
             Frame::Resync { sub, reason } => {
                 // The relay starts the subscription over: its block coder too.
-                if let Some(s) = self.subs.get_mut(&sub) {
+                if let Some(s) = self.sub_mut(sub) {
                     s.last_seq = None;
                     s.decoder = BlockDecoder::default();
                 }
@@ -255,7 +273,7 @@ impl Session {
                 columns,
                 chunks,
             } => {
-                let Some(s) = self.subs.get_mut(&sub) else {
+                let Some(s) = self.sub_mut(sub) else {
                     return Ok(None);
                 };
                 let (batch, primes) =
@@ -286,7 +304,7 @@ impl Session {
                 prev,
                 block,
             } => {
-                let Some(s) = self.subs.get_mut(&sub) else {
+                let Some(s) = self.sub_mut(sub) else {
                     return Ok(None);
                 };
                 match s.last_seq {
@@ -303,8 +321,8 @@ impl Session {
     }
 }
 
-/// The last two samples of the last chunk of each series in a history frame.
-type Primes = BTreeMap<u32, (Option<(i64, f64)>, (i64, f64))>;
+/// The last two samples of the last chunk of each series in a history frame, in series order.
+type Primes = Vec<(u32, (Option<(i64, f64)>, (i64, f64)))>;
 
 /// A history frame's samples; a shared timestamp column is decoded once for all its chunks.
 fn decode_history(
@@ -313,6 +331,7 @@ fn decode_history(
 ) -> Result<(SampleBatch, Primes), (u32, String)> {
     let mut primes = Primes::new();
     use lookout_tsdb::chunk::col;
+    use lookout_tsdb::sort::SortDyn;
     let mut batch = SampleBatch::default();
     let mut decoded: Vec<Option<Vec<i64>>> = vec![None; columns.len()];
     let mut values = Vec::new();
@@ -349,10 +368,19 @@ fn decode_history(
         if n > from {
             let at = |i: usize| (batch.timestamps[i], batch.values[i]);
             let prev = (n - from >= 2).then(|| at(n - 2));
-            primes.insert(c.series, (prev, at(n - 1)));
+            primes.push((c.series, (prev, at(n - 1))));
         }
     }
-    Ok((batch, primes))
+    // A series' later chunks come later in the frame: its last entry wins (the sort is stable).
+    primes.sort_by_key_dyn(|p| p.0);
+    let mut last: Primes = Vec::with_capacity(primes.len());
+    for p in primes {
+        match last.last_mut() {
+            Some(l) if l.0 == p.0 => *l = p,
+            _ => last.push(p),
+        }
+    }
+    Ok((batch, last))
 }
 
 fn decode_chunk(bytes: &[u8], enc: u8, series: u32, out: &mut SampleBatch) -> Result<(), String> {

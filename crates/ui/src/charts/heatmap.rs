@@ -3,8 +3,6 @@
 //! per bucket, one column per step, coloured on a sequential scale. Counters that reset or
 //! buckets scraped out of step can make a difference negative; it is shown as zero.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use lookout_tsdb::sort::SortDyn;
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
@@ -29,8 +27,7 @@ pub struct Heat {
 /// De-cumulates histogram buckets: series with the same `le` (several jobs) are summed first.
 /// Series without a numeric `le` label are an error naming the query's problem.
 pub fn decumulate(series: &[SeriesView]) -> Result<Heat, String> {
-    let mut by_le: BTreeMap<u64, BTreeMap<i64, f64>> = BTreeMap::new();
-    let mut les: Vec<f64> = Vec::new();
+    let mut bounds: Vec<f64> = Vec::with_capacity(series.len());
     for s in series {
         let le = s
             .labels
@@ -38,46 +35,48 @@ pub fn decumulate(series: &[SeriesView]) -> Result<Heat, String> {
             .and_then(|v| v.parse::<f64>().ok())
             .filter(|v| !v.is_nan())
             .ok_or("a heatmap needs histogram buckets: series with an `le` label, e.g. sum by (le) (rate(x_bucket[1m]))")?;
-        // Order-preserving key for f64 (all non-NaN).
-        let bits = le.to_bits();
-        let key = if le.is_sign_negative() {
-            !bits
-        } else {
-            bits | (1 << 63)
+        bounds.push(le);
+    }
+    // One row per distinct bound, one column per time any bucket has a value at, ascending.
+    let les = {
+        let mut l = bounds.clone();
+        l.sort_by_dyn(f64::total_cmp);
+        l.dedup_by(|a, b| a.to_bits() == b.to_bits());
+        l
+    };
+    let mut times: Vec<i64> = series
+        .iter()
+        .flat_map(|s| s.points.iter().filter(|p| p.1.is_finite()).map(|p| p.0))
+        .collect();
+    times.sort_by_dyn(i64::cmp);
+    times.dedup();
+    // Cumulative counts per (bound, time), summed over the series with that bound.
+    let mut cumulative = vec![vec![0.0f64; times.len()]; les.len()];
+    for (s, le) in series.iter().zip(&bounds) {
+        let Ok(row) = les.binary_search_by(|x| x.total_cmp(le)) else {
+            continue;
         };
-        if !by_le.contains_key(&key) {
-            les.push(le);
-        }
-        let cells = by_le.entry(key).or_default();
         for &(t, v) in &s.points {
-            if v.is_finite() {
-                *cells.entry(t).or_default() += v;
+            if v.is_finite()
+                && let Ok(col) = times.binary_search(&t)
+            {
+                cumulative[row][col] += v;
             }
         }
     }
-    les.sort_by_dyn(f64::total_cmp);
-    let times: Vec<i64> = by_le
-        .values()
-        .flat_map(|c| c.keys().copied())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let mut counts = Vec::with_capacity(les.len());
-    let mut below: Option<&BTreeMap<i64, f64>> = None;
     let mut max = 0.0f64;
-    for cells in by_le.values() {
-        let row: Vec<f64> = times
-            .iter()
-            .map(|t| {
-                let v = cells.get(t).copied().unwrap_or(0.0);
-                let under = below.and_then(|b| b.get(t)).copied().unwrap_or(0.0);
-                (v - under).max(0.0)
-            })
-            .collect();
-        max = row.iter().copied().fold(max, f64::max);
-        counts.push(row);
-        below = Some(cells);
-    }
+    let counts: Vec<Vec<f64>> = (0..les.len())
+        .map(|b| {
+            let row: Vec<f64> = (0..times.len())
+                .map(|t| {
+                    let under = if b == 0 { 0.0 } else { cumulative[b - 1][t] };
+                    (cumulative[b][t] - under).max(0.0)
+                })
+                .collect();
+            max = row.iter().copied().fold(max, f64::max);
+            row
+        })
+        .collect();
     Ok(Heat {
         les,
         times,

@@ -2,8 +2,6 @@
 //! style, with a legend (list or table of values) that hides and isolates series, a tooltip, a
 //! crosshair shared across panels and drag to zoom.
 
-use std::collections::BTreeSet;
-
 use leptos::html::Canvas;
 use leptos::prelude::*;
 
@@ -41,7 +39,7 @@ pub fn TimeSeriesPanel(spec: PanelSpec, ctx: PanelContext) -> impl IntoView {
     // Pointer position (CSS px within the plot) while it is over this panel, and a drag's start.
     let pointer = RwSignal::new(None::<(f64, f64)>);
     let drag_from = RwSignal::new(None::<f64>);
-    let hidden = RwSignal::new(BTreeSet::<String>::new());
+    let hidden = RwSignal::new(crate::legend::Hidden::default());
     let (draw_error, set_draw_error) = signal(None::<String>);
     let field = StoredValue::new(spec.field_config.defaults.clone());
     let (unit, decimals) = (
@@ -293,7 +291,7 @@ pub fn TimeSeriesPanel(spec: PanelSpec, ctx: PanelContext) -> impl IntoView {
         .unwrap_or_default();
 
     view! {
-        <section class="panel timeseries" data-panel=spec.key.clone() data-expr=expr.clone() data-series-count=move || legend.with(Vec::len) data-hidden-count=move || hidden.with(BTreeSet::len) data-last=last>
+        <section class="panel timeseries" data-panel=spec.key.clone() data-expr=expr.clone() data-series-count=move || legend.with(Vec::len) data-hidden-count=move || hidden.with(crate::legend::Hidden::len) data-last=last>
             <header class="panel-header">
                 <h2 title=expr.clone()>{spec.title.clone()}</h2>
                 <span class="eval-time" title="Time to evaluate the query in this page">
