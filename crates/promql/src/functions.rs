@@ -890,18 +890,27 @@ pub(crate) fn quantile(q: f64, values: &mut [f64]) -> f64 {
     if q > 1.0 {
         return f64::INFINITY;
     }
-    values.sort_by_dyn(|a, b| match (a.is_nan(), b.is_nan()) {
+    // NaN sorts first, as in Prometheus.
+    let cmp = |a: &f64, b: &f64| match (a.is_nan(), b.is_nan()) {
         (true, true) => std::cmp::Ordering::Equal,
         (true, false) => std::cmp::Ordering::Less,
         (false, true) => std::cmp::Ordering::Greater,
         _ => a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal),
-    });
+    };
     let n = values.len() as f64;
     let rank = q * (n - 1.0);
     let lower = rank.floor().max(0.0);
     let upper = (lower + 1.0).min(n - 1.0);
     let weight = rank - rank.floor();
-    values[lower as usize] * (1.0 - weight) + values[upper as usize] * weight
+    // Only the two order statistics either side of the rank are needed: select them (linear)
+    // rather than sort the window.
+    let (_, &mut low, above) = values.select_nth_unstable_by(lower as usize, cmp);
+    let high = if upper > lower {
+        above.iter().copied().min_by(cmp).unwrap_or(low)
+    } else {
+        low
+    };
+    low * (1.0 - weight) + high * weight
 }
 
 pub(crate) fn quantile_warning(ev: &mut Ev, q: f64, span: Span) {
