@@ -880,7 +880,7 @@ fn variance(w: &[(i64, f64)]) -> f64 {
 // === quantile_over_time(s scalar, v range-vector) ===
 
 /// Prometheus's `quantile`: NaN for NaN q, +-Inf outside [0, 1], linear interpolation.
-pub(crate) fn quantile(q: f64, values: &mut [f64]) -> f64 {
+pub(crate) fn quantile(q: f64, values: &[f64]) -> f64 {
     if values.is_empty() || q.is_nan() {
         return f64::NAN;
     }
@@ -890,27 +890,39 @@ pub(crate) fn quantile(q: f64, values: &mut [f64]) -> f64 {
     if q > 1.0 {
         return f64::INFINITY;
     }
-    // NaN sorts first, as in Prometheus.
-    let cmp = |a: &f64, b: &f64| match (a.is_nan(), b.is_nan()) {
-        (true, true) => std::cmp::Ordering::Equal,
-        (true, false) => std::cmp::Ordering::Less,
-        (false, true) => std::cmp::Ordering::Greater,
-        _ => a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal),
-    };
     let n = values.len() as f64;
     let rank = q * (n - 1.0);
     let lower = rank.floor().max(0.0);
     let upper = (lower + 1.0).min(n - 1.0);
     let weight = rank - rank.floor();
     // Only the two order statistics either side of the rank are needed: select them (linear)
-    // rather than sort the window.
-    let (_, &mut low, above) = values.select_nth_unstable_by(lower as usize, cmp);
-    let high = if upper > lower {
-        above.iter().copied().min_by(cmp).unwrap_or(low)
-    } else {
-        low
+    // rather than sort the window. Over integer keys in the values' order (NaN first, as in
+    // Prometheus), so the page shares the one integer selection it already has.
+    let mut keys: Vec<i64> = values.iter().map(|v| order_key(*v)).collect();
+    let (_, &mut low, above) = keys.select_nth_unstable(lower as usize);
+    let high = match above.iter().min() {
+        Some(&h) if upper > lower => h,
+        _ => low,
     };
+    let (low, high) = (from_order_key(low), from_order_key(high));
     low * (1.0 - weight) + high * weight
+}
+
+/// An integer that orders as `v` does among floats, with every NaN first (below -inf).
+fn order_key(v: f64) -> i64 {
+    if v.is_nan() {
+        return i64::MIN;
+    }
+    // Sign-magnitude to two's complement: negative floats count down from -0.
+    let bits = v.to_bits() as i64;
+    if bits < 0 { bits ^ i64::MAX } else { bits }
+}
+
+fn from_order_key(k: i64) -> f64 {
+    if k == i64::MIN {
+        return f64::NAN;
+    }
+    f64::from_bits((if k < 0 { k ^ i64::MAX } else { k }) as u64)
 }
 
 pub(crate) fn quantile_warning(ev: &mut Ev, q: f64, span: Span) {
@@ -2036,6 +2048,64 @@ pub(crate) fn without_name(l: &Labels) -> Labels {
 mod tests {
     use super::*;
     use crate::signatures::FUNCTIONS;
+
+    #[test]
+    fn order_keys_order_as_floats_do_with_nan_first_and_round_trip() {
+        let vals = [
+            f64::NAN,
+            f64::NEG_INFINITY,
+            -1e300,
+            -2.5,
+            -f64::MIN_POSITIVE,
+            -0.0,
+            0.0,
+            f64::MIN_POSITIVE,
+            1.0,
+            1.5,
+            1e300,
+            f64::INFINITY,
+        ];
+        for w in vals.windows(2) {
+            assert!(order_key(w[0]) < order_key(w[1]), "{} {}", w[0], w[1]);
+        }
+        for v in vals {
+            let back = from_order_key(order_key(v));
+            assert!(
+                back.to_bits() == v.to_bits() || (v.is_nan() && back.is_nan()),
+                "{v}"
+            );
+        }
+    }
+
+    #[test]
+    fn quantile_matches_the_sorted_definition() {
+        // Every rank of a small window against the sort-based definition, NaN first.
+        let window = [3.0, f64::NAN, -1.0, 7.5, 2.0, 2.0, f64::INFINITY, 0.5];
+        let mut sorted = window.to_vec();
+        sorted.sort_by(|a, b| match (a.is_nan(), b.is_nan()) {
+            (true, true) => std::cmp::Ordering::Equal,
+            (true, false) => std::cmp::Ordering::Less,
+            (false, true) => std::cmp::Ordering::Greater,
+            _ => a.partial_cmp(b).unwrap(),
+        });
+        for i in 0..=20 {
+            let q = f64::from(i) / 20.0;
+            let rank = q * (sorted.len() - 1) as f64;
+            let (lo, hi) = (
+                rank.floor() as usize,
+                (rank.floor() as usize + 1).min(sorted.len() - 1),
+            );
+            let w = rank - rank.floor();
+            let want = sorted[lo] * (1.0 - w) + sorted[hi] * w;
+            let got = quantile(q, &window);
+            assert!(
+                got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+                "q={q}: {got} vs {want}"
+            );
+        }
+        assert_eq!(quantile(1.5, &window), f64::INFINITY);
+        assert!(quantile(0.5, &[]).is_nan());
+    }
 
     #[test]
     fn parser_and_engine_tables_agree() {

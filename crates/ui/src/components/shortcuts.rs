@@ -63,6 +63,7 @@ pub fn Shortcuts(range_ms: RwSignal<i64>, zoom: RwSignal<Option<(i64, i64)>>) ->
                     <h2>"Keyboard shortcuts"</h2>
                     <dl>
                         <dt>"?"</dt><dd>"Show or hide this help"</dd>
+                        <dt>"e"</dt><dd>"Edit the panel under the pointer (or the focused one)"</dd>
                         <dt>"t z"</dt><dd>"Zoom out the time range"</dd>
                         <dt>"Esc"</dt><dd>"Back to live; close this help"</dd>
                         <dt>"drag on a chart"</dt><dd>"Zoom every panel to that range"</dd>
