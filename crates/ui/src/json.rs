@@ -41,8 +41,13 @@ impl Error {
         }
     }
 
+    /// `expected one of a, b, c, found ...`.
+    pub fn expected_one_of(names: &[&str], found: &Value) -> Error {
+        Error::expected(&format!("one of {}", names.join(", ")), found)
+    }
+
     /// The same error one level further out: under `key` of an object, or at `[index]`.
-    fn under(mut self, step: &str) -> Error {
+    pub fn under(mut self, step: &str) -> Error {
         let sep = if self.at.is_empty() || self.at.starts_with('[') {
             ""
         } else {
@@ -275,12 +280,6 @@ macro_rules! names {
 }
 pub(crate) use names;
 
-impl Error {
-    pub fn expected_one_of(names: &[&str], found: &Value) -> Error {
-        Error::expected(&format!("one of {}", names.join(", ")), found)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,6 +309,18 @@ mod tests {
         let mut b: Vec<u32> = Vec::new();
         let e = o2.set("b", &mut b).unwrap_err().under("a");
         assert_eq!(e.to_string(), "a.b[1]: expected a whole number, found true");
+        let top = Vec::<u32>::read(json!({})).unwrap_err().under("variables");
+        assert_eq!(
+            top.to_string(),
+            "variables: expected a list, found an object"
+        );
+        let inner = Vec::<u32>::read(json!([true]))
+            .unwrap_err()
+            .under("variables");
+        assert_eq!(
+            inner.to_string(),
+            "variables[0]: expected a whole number, found true"
+        );
         assert!(String::read(json!(1)).is_err());
         assert_eq!(f64::read(json!(1)), Ok(1.0));
     }

@@ -7,15 +7,6 @@ use crate::app::Page;
 use crate::json::{Read, Write};
 use crate::model::Variable;
 
-/// `e` as a suffix of "variables": `[1].name: expected ...`, or `: expected ...` at the top.
-fn at(e: &crate::json::Error) -> String {
-    if e.at.is_empty() {
-        format!(": {}", e.message)
-    } else {
-        e.to_string()
-    }
-}
-
 #[component]
 pub fn DashboardSettings(page: Page, on_close: Callback<()>) -> impl IntoView {
     let d = page.doc.get_untracked().unwrap_or_default();
@@ -30,8 +21,9 @@ pub fn DashboardSettings(page: Page, on_close: Callback<()>) -> impl IntoView {
         let list: Vec<Variable> =
             match serde_json::from_str::<serde_json::Value>(&vars.get_untracked())
                 .map_err(|e| format!("variables: not valid JSON: {e}"))
-                .and_then(|v| Vec::<Variable>::read(v).map_err(|e| format!("variables{}", at(&e))))
-            {
+                .and_then(|v| {
+                    Vec::<Variable>::read(v).map_err(|e| e.under("variables").to_string())
+                }) {
                 Ok(l) => l,
                 Err(e) => {
                     error.set(Some(e));
